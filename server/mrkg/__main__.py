@@ -1,0 +1,4 @@
+"""`python -m mrkg` runs the CLI."""
+from .cli import main
+
+main()

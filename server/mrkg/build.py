@@ -1,0 +1,98 @@
+"""One build: facts + ontology -> checked RDF with conflicts -> every dump, published atomically."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rdflib import Dataset
+
+from .conflicts import add_conflicts, find_conflicts
+from .dumps import DatasetDescription, discard, new_version_dir, publish, write_dumps
+from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
+from .rdf import build_dataset
+from .sources import read_sources
+from .stats import compute_stats
+
+
+class BuildError(Exception):
+    """The build cannot go on; the message says why (one line per problem)."""
+
+
+@dataclass
+class BuildResult:
+    facts: Facts
+    dataset: Dataset
+    manifest: dict
+    out: Path
+
+
+def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) -> Facts:
+    """Load the facts and check them against the sources and reference table, or raise BuildError."""
+    if not facts_dir.is_dir():
+        raise BuildError(f"{facts_dir}: no facts folder")
+    if not sources_dir.is_dir():
+        raise BuildError(f"{sources_dir}: no sources folder (give --sources or MRKG_SOURCES)")
+    facts, errors = load_facts(facts_dir)
+    texts = read_sources(sources_dir)
+    table = None
+    if reference is not None:
+        if not reference.is_file():
+            raise BuildError(f"{reference}: no reference identifiers table (give --reference)")
+        table = read_reference(reference)
+    check_facts(facts, texts, table, errors)
+    if errors:
+        raise BuildError(str(FactsErrors(errors)))
+    return facts
+
+
+def assemble(facts: Facts, sources_dir: Path, ontology_dir: Path) -> tuple[Dataset, dict]:
+    texts = read_sources(sources_dir)
+    dataset = build_dataset(facts, texts, ontology_dir)
+    conflicts = find_conflicts(facts)
+    add_conflicts(dataset, conflicts)
+    return dataset, compute_stats(facts, conflicts)
+
+
+def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path | None, out: Path) -> BuildResult:
+    """Build into a fresh folder and only then point ``out`` at it; on any failure ``out`` is untouched."""
+    facts = checked_facts(facts_dir, sources_dir, reference)
+    dataset, stats = assemble(facts, sources_dir, ontology_dir)
+    info = facts.dataset
+    desc = DatasetDescription(info.version, info.title, info.description, info.license,
+                              info.issued.isoformat() if info.issued else None)
+    target = new_version_dir(out)
+    try:
+        flat_stats = {k: v for k, v in stats.items() if isinstance(v, int)}
+        manifest = write_dumps(dataset, target, desc, flat_stats)
+        publish(target, out)
+    except BaseException:
+        discard(target)
+        raise
+    return BuildResult(facts, dataset, manifest, out)
+
+
+@click.command("build")
+@click.option("--facts", "facts_dir", default="facts", show_default=True, type=click.Path(path_type=Path),
+              help="Folder of the hand-written facts.")
+@click.option("--ontology", "ontology_dir", default="ontology", show_default=True, type=click.Path(path_type=Path))
+@click.option("--sources", "sources_dir", default="../shared/sources", show_default=True, envvar="MRKG_SOURCES",
+              type=click.Path(path_type=Path), help="Folder of the source texts quotes are checked against.")
+@click.option("--reference", default="../shared/reference/identifiers.tsv", show_default=True,
+              envvar="MRKG_REFERENCE", type=click.Path(path_type=Path),
+              help="Reference identifiers table that mappings are checked against.")
+@click.option("--out", default="build", show_default=True, envvar="MRKG_BUILD_DIR", type=click.Path(path_type=Path),
+              help="Where the dumps go (a symlink swapped atomically to a fresh folder).")
+def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path, out: Path) -> None:
+    """Build the graph from facts/ and ontology/ and write every dump into build/."""
+    try:
+        result = run_build(facts_dir, ontology_dir, sources_dir, reference, out)
+    except BuildError as exc:
+        click.echo(str(exc), err=True)
+        click.echo("build failed; the previous build/ is unchanged", err=True)
+        sys.exit(1)
+    m = result.manifest
+    click.echo(f"built mrkg {m['version']}: {sum(m['graphs'].values())} quads in {len(m['graphs'])} graphs, "
+               f"{m['stats']['claims']} claims, {m['stats']['conflicts']} conflicts -> {out}/")

@@ -1,0 +1,265 @@
+"""Facts to RDF: claim nodes with provenance per source graph, entities, mappings, and the asserted layer."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
+
+from .facts import Claim, Entity, Facts, Source, Value
+from .model import (DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
+                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES)
+from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, ENT, GRAPH_ASSERTED, GRAPH_ENTITIES,
+                         GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, MRKG, OA, OBO, PREFIXES, SRC, source_graph)
+from .sources import SourceText
+
+# Reference-table scheme -> compact prefix (Bioregistry style) and, for OBO schemes, the PURL form.
+SCHEME_PREFIX = {
+    "DrugBank": "drugbank", "ChEBI": "CHEBI", "RxNorm (RXCUI)": "rxnorm", "ATC": "atc", "MeSH": "mesh",
+    "UMLS CUI": "umls", "PubChem CID": "pubchem.compound", "Wikidata": "wikidata", "HPO": "HP",
+    "MONDO": "MONDO", "DOID": "DOID", "UniProt": "uniprot", "NCIt": "NCIT", "UBERON": "UBERON",
+}
+OBO_SCHEMES = {"ChEBI", "HPO", "MONDO", "DOID", "UBERON"}
+
+
+def bind_prefixes(graph: Graph) -> None:
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace, override=True, replace=True)
+
+
+def _decimal(number: Decimal) -> Literal:
+    return Literal(format(number, "f"), datatype=XSD.decimal)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def compact_id(scheme: str, ident: str) -> str:
+    prefix = SCHEME_PREFIX.get(scheme, _slug(scheme))
+    if ":" in ident and ident.split(":", 1)[0].upper() == prefix.upper():
+        return ident
+    return f"{prefix}:{ident}"
+
+
+def obo_iri(scheme: str, ident: str) -> URIRef | None:
+    if scheme not in OBO_SCHEMES or ":" not in ident:
+        return None
+    prefix, local = ident.split(":", 1)
+    return OBO[f"{prefix}_{local}"]
+
+
+def claim_iri(claim: Claim) -> URIRef:
+    return CLAIM[claim.full_id]
+
+
+def add_entities(ds: Dataset, facts: Facts) -> None:
+    g = ds.graph(GRAPH_ENTITIES)
+    for entity_id in sorted(facts.entities):
+        entity = facts.entities[entity_id]
+        node = ENT[entity.id]
+        g.add((node, RDF.type, MRKG[ENTITY_TYPES[entity.type]]))
+        g.add((node, RDFS.label, Literal(entity.label)))
+        g.add((node, SKOS.prefLabel, Literal(entity.label)))
+        for synonym in entity.synonyms:
+            g.add((node, SKOS.altLabel, Literal(synonym)))
+        if entity.note:
+            g.add((node, SKOS.scopeNote, Literal(entity.note)))
+    add_mappings(ds, facts)
+
+
+def add_mappings(ds: Dataset, facts: Facts) -> None:
+    g = ds.graph(GRAPH_MAPPINGS)
+    for entity_id in sorted(facts.entities):
+        entity: Entity = facts.entities[entity_id]
+        for mapping in entity.mappings:
+            compact = compact_id(mapping.scheme, mapping.id)
+            node = MAPPING[f"{entity.id}--{_slug(compact)}"]
+            relation = SKOS[MATCH_RELATIONS[mapping.match]]
+            g.add((node, RDF.type, MRKG.Mapping))
+            g.add((node, RDFS.label, Literal(f"{entity.label} {MATCH_RELATIONS[mapping.match]} {compact}")))
+            g.add((node, MRKG.mappedEntity, ENT[entity.id]))
+            g.add((node, MRKG.scheme, Literal(mapping.scheme)))
+            g.add((node, MRKG.externalId, Literal(mapping.id)))
+            g.add((node, MRKG.mappingRelation, relation))
+            g.add((node, MRKG.mappingEvidence, Literal(mapping.evidence)))
+            g.add((ENT[entity.id], MRKG.xref, Literal(compact)))
+            iri = obo_iri(mapping.scheme, mapping.id)
+            if iri is not None:
+                g.add((node, SKOS.notation, Literal(mapping.id)))
+                g.add((ENT[entity.id], relation, iri))
+
+
+def add_source(ds: Dataset, facts: Facts, source: Source, text: SourceText) -> None:
+    g = ds.graph(source_graph(source.id))
+    node = SRC[source.id]
+    g.add((node, RDF.type, MRKG.Source))
+    g.add((node, RDF.type, PROV.Entity))
+    g.add((node, RDFS.label, Literal(source.title)))
+    g.add((node, DCTERMS.title, Literal(source.title)))
+    g.add((node, DCTERMS.identifier, Literal(source.id)))
+    g.add((node, MRKG.fileName, Literal(source.file_name)))
+    g.add((node, MRKG.sha256, Literal(text.sha256)))
+    g.add((node, DCTERMS["format"], Literal("text/plain")))
+    g.add((node, MRKG.documentType, MRKG[DOCUMENT_TYPES[source.document_type]]))
+    if source.publisher:
+        g.add((node, DCTERMS.publisher, Literal(source.publisher)))
+    if source.reviewer:
+        g.add((node, MRKG.reviewer, Literal(source.reviewer)))
+    if source.review_status:
+        g.add((node, MRKG.reviewStatus, Literal(source.review_status)))
+    date_property = {"created": DCTERMS.created, "modified": DCTERMS.modified, "reviewed": MRKG.reviewDate}
+    for stated in source.dates:
+        g.add((node, date_property[stated.kind], Literal(stated.date.isoformat(), datatype=XSD.date)))
+        g.add((node, MRKG.statedDateText, Literal(stated.text)))
+    activity = ACTIVITY[f"extraction-{source.id}"]
+    agent = AGENT[_slug(source.extracted_by)]
+    g.add((activity, RDF.type, PROV.Activity))
+    g.add((activity, RDFS.label, Literal(f"extraction of the claims of source {source.id}")))
+    g.add((activity, PROV.used, node))
+    g.add((activity, PROV.wasAssociatedWith, agent))
+    g.add((activity, DCTERMS.date, Literal(source.extracted_on.isoformat(), datatype=XSD.date)))
+    g.add((agent, RDF.type, PROV.Agent))
+    g.add((agent, RDFS.label, Literal(source.extracted_by)))
+    for claim in source.claims:
+        add_claim(g, facts, source, claim, text, activity)
+
+
+def _label_of(facts: Facts, entity_id: str) -> str:
+    entity = facts.entities.get(entity_id)
+    return entity.label if entity else entity_id
+
+
+def add_value(g: Graph, node: URIRef, value: Value) -> None:
+    shape = VALUE_SHAPES[value.shape]
+    g.add((node, RDF.type, MRKG[shape.rdf_class]))
+    g.add((node, RDF.type, MRKG.Value))
+    g.add((node, RDFS.label, Literal(value.text)))
+    g.add((node, MRKG.originalText, Literal(value.text)))
+    names = {"min": MRKG.minValue, "max": MRKG.maxValue, "amount": MRKG.amount, "times_per_day": MRKG.timesPerDay,
+             "daily_total": MRKG.dailyTotal, "estimate": MRKG.estimate, "ci_lower": MRKG.ciLower,
+             "ci_upper": MRKG.ciUpper, "ci_level": MRKG.ciLevel}
+    for key in sorted(value.numbers):
+        g.add((node, names[key], _decimal(value.numbers[key])))
+    if value.unit:
+        g.add((node, MRKG.unit, Literal(value.unit)))
+    if value.term:
+        g.add((node, MRKG.frequencyTerm, Literal(value.term)))
+    if value.max_exclusive:
+        g.add((node, MRKG.maxExclusive, Literal(True)))
+    if value.statistic_type:
+        g.add((node, MRKG.statisticType, MRKG[STATISTIC_TYPES[value.statistic_type]]))
+    derived = derived_daily_total(value)
+    if derived is not None:
+        g.add((node, MRKG.derivedDailyTotal, _decimal(derived)))
+
+
+def derived_daily_total(value: Value) -> Decimal | None:
+    """amount x times per day, for a dose whose daily total the source does not state."""
+    if value.shape != "dose" or "daily_total" in value.numbers:
+        return None
+    amount, times = value.numbers.get("amount"), value.numbers.get("times_per_day")
+    return amount * times if amount is not None and times is not None else None
+
+
+def add_claim(g: Graph, facts: Facts, source: Source, claim: Claim, text: SourceText, activity: URIRef) -> None:
+    kind = KINDS[claim.kind]
+    node = claim_iri(claim)
+    span = text.locate(claim.quote, claim.occurrence)
+    assert span is not None, f"quote of {claim.full_id} was checked before"
+    g.add((node, RDF.type, MRKG.Claim))
+    g.add((node, RDF.type, MRKG[kind.claim_class]))
+    g.add((node, DCTERMS.identifier, Literal(claim.full_id)))
+    g.add((node, MRKG.subject, ENT[claim.subject]))
+    g.add((node, MRKG.predicate, MRKG[claim.predicate]))
+    if claim.object is not None:
+        g.add((node, MRKG.object, ENT[claim.object]))
+        object_label = _label_of(facts, claim.object)
+    else:
+        assert claim.value is not None
+        value_node = URIRef(f"{node}/{claim.value.shape}")
+        add_value(g, value_node, claim.value)
+        g.add((node, MRKG.object, value_node))
+        object_label = claim.value.text
+    predicate_words = re.sub(r"(?<!^)([A-Z])", r" \1", claim.predicate).lower()
+    label = f"{_label_of(facts, claim.subject)} {predicate_words} {object_label}"
+    g.add((node, RDFS.label, Literal(("NOT: " if claim.negated else "") + label)))
+    g.add((node, MRKG.polarity, MRKG.Negated if claim.negated else MRKG.Affirmed))
+    g.add((node, MRKG.certainty, MRKG.Hedged if claim.hedge else MRKG.Stated))
+    if claim.hedge:
+        g.add((node, MRKG.hedgeCue, Literal(claim.hedge)))
+    g.add((node, MRKG.quote, Literal(span.exact)))
+    if claim.subject_text:
+        g.add((node, MRKG.subjectText, Literal(claim.subject_text)))
+    if claim.object_text:
+        g.add((node, MRKG.objectText, Literal(claim.object_text)))
+    for key, entity_id in sorted(claim.entity_qualifiers.items()):
+        g.add((node, MRKG[ENTITY_QUALIFIERS[key][0]], ENT[entity_id]))
+    for key, choice in sorted(claim.enum_qualifiers.items()):
+        prop, choices = ENUM_QUALIFIERS[key]
+        g.add((node, MRKG[prop], MRKG[choices[choice]]))
+    for key, words in sorted(claim.text_qualifiers.items()):
+        g.add((node, MRKG[TEXT_QUALIFIERS[key]], Literal(words)))
+    if claim.serious is not None:
+        g.add((node, MRKG.isSerious, Literal(claim.serious)))
+    for key, value in sorted(claim.values.items()):
+        value_node = URIRef(f"{node}/{key.replace('_', '-')}")
+        add_value(g, value_node, value)
+        g.add((node, MRKG[VALUE_PROPERTY[key]], value_node))
+    if claim.note:
+        g.add((node, MRKG.curatorNote, Literal(claim.note)))
+    g.add((node, PROV.wasDerivedFrom, SRC[source.id]))
+    g.add((node, PROV.wasGeneratedBy, activity))
+    g.add((node, MRKG.evidenceType, ECO_AUTHOR_STATEMENT))
+    annotation, target = URIRef(f"{node}/annotation"), URIRef(f"{node}/target")
+    quote_selector, position_selector = URIRef(f"{node}/quote-selector"), URIRef(f"{node}/position-selector")
+    g.add((node, MRKG.annotation, annotation))
+    g.add((annotation, RDF.type, OA.Annotation))
+    g.add((annotation, OA.hasBody, node))
+    g.add((annotation, OA.motivatedBy, OA.describing))
+    g.add((annotation, OA.hasTarget, target))
+    g.add((target, RDF.type, OA.SpecificResource))
+    g.add((target, OA.hasSource, SRC[source.id]))
+    g.add((target, OA.hasSelector, quote_selector))
+    g.add((target, OA.hasSelector, position_selector))
+    g.add((quote_selector, RDF.type, OA.TextQuoteSelector))
+    g.add((quote_selector, OA.exact, Literal(span.exact)))
+    g.add((quote_selector, OA.prefix, Literal(span.prefix)))
+    g.add((quote_selector, OA.suffix, Literal(span.suffix)))
+    g.add((position_selector, RDF.type, OA.TextPositionSelector))
+    g.add((position_selector, OA.start, Literal(span.start, datatype=XSD.nonNegativeInteger)))
+    g.add((position_selector, OA.end, Literal(span.end, datatype=XSD.nonNegativeInteger)))
+
+
+def add_asserted(ds: Dataset, facts: Facts) -> None:
+    """The plain layer: for every affirmed claim, the direct triple (derived, never edited)."""
+    g = ds.graph(GRAPH_ASSERTED)
+    for claim in facts.claims():
+        if claim.negated:
+            continue
+        obj = ENT[claim.object] if claim.object is not None else URIRef(f"{claim_iri(claim)}/{claim.value.shape}")
+        g.add((ENT[claim.subject], MRKG[claim.predicate], obj))
+
+
+def add_ontology(ds: Dataset, ontology_dir: Path) -> None:
+    g = ds.graph(GRAPH_ONTOLOGY)
+    for path in sorted(ontology_dir.glob("*.ttl")):
+        g.parse(path, format="turtle")
+
+
+def build_dataset(facts: Facts, texts: dict[str, SourceText], ontology_dir: Path) -> Dataset:
+    ds = Dataset()
+    bind_prefixes(ds)
+    add_ontology(ds, ontology_dir)
+    add_entities(ds, facts)
+    for source_id in sorted(facts.sources):
+        source = facts.sources[source_id]
+        add_source(ds, facts, source, texts[source.file_name])
+    add_asserted(ds, facts)
+    return ds
+
+
+__all__ = ["build_dataset", "bind_prefixes", "claim_iri", "derived_daily_total", "OWL"]

@@ -1,0 +1,64 @@
+"""Every setting of mrkg, declared once: name, default, type and help.
+
+Library code takes explicit arguments; only the CLI edge reads the environment
+(``MRKG_<NAME>``, e.g. ``MRKG_QUERY_TIMEOUT=5``) and turns it into these values.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+ENV_PREFIX = "MRKG_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {text!r}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("sources", "../shared/sources", "Folder of the source texts that quotes are checked against."),
+    Setting("build_dir", "build", "Folder the build writes and the server reads."),
+    Setting("store", "oxigraph", "Query engine: oxigraph (pyoxigraph) or memory (rdflib)."),
+    Setting("query_timeout", 10.0, "Seconds a query may run before its worker is killed (answer 503).", float),
+    Setting("max_rows", 10000, "Result rows returned at most; more are cut and the response says so.", int),
+    Setting("max_body_bytes", 1_000_000, "Largest request body accepted (413 above).", int),
+    Setting("max_query_chars", 100_000, "Longest query text accepted (400 above).", int),
+    Setting("max_offset", 1_000_000, "Largest OFFSET accepted (400 above).", int),
+    Setting("workers", 2, "Query worker processes, i.e. heavy queries evaluated at once.", int),
+    Setting("cors", True, "Send Access-Control-Allow-Origin: * on read routes.", _bool),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def defaults() -> dict[str, Any]:
+    return {s.name: s.default for s in SETTINGS}
+
+
+def from_environ(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings given as ``MRKG_*`` variables, converted; raises ValueError naming the variable."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        key = ENV_PREFIX + setting.name.upper()
+        if key in environ:
+            try:
+                values[setting.name] = setting.type(environ[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+    return values

@@ -1,0 +1,135 @@
+"""Safe YAML for hand-written facts: line numbers kept, aliases and non-standard tags refused, sizes capped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 2_000_000
+MAX_NODES = 200_000
+MAX_DEPTH = 40
+
+
+@dataclass
+class FactsError(Exception):
+    """A problem in an input file, reported as ``file:line: message``."""
+
+    file: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+
+
+class Map(dict):
+    """A YAML mapping that remembers where it and each of its keys stand (1-based lines)."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class Seq(list):
+    """A YAML sequence that remembers its line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases (alias bombs) and caps depth."""
+
+    def __init__(self, stream: str, name: str) -> None:
+        super().__init__(stream)
+        self._name = name
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):  # type: ignore[override]
+        event = self.peek_event()
+        line = event.start_mark.line + 1
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise FactsError(self._name, line, "YAML anchors and aliases (&, *) are not allowed in facts files")
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise FactsError(self._name, line, f"more than {MAX_NODES} YAML nodes; split the file")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise FactsError(self._name, line, f"nesting deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _convert(node: yaml.Node, loader: _Loader, name: str) -> Any:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result = Map()
+        result.line = line
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, loader, name)
+            if not isinstance(key, str):
+                raise FactsError(name, key_node.start_mark.line + 1, f"mapping keys must be text, got {key!r}")
+            if key in result:
+                raise FactsError(name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            result.key_lines[key] = key_node.start_mark.line + 1
+            result[key] = _convert(value_node, loader, name)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        seq = Seq(_convert(item, loader, name) for item in node.value)
+        seq.line = line
+        seq.item_lines = [item.start_mark.line + 1 for item in node.value]
+        return seq
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        raise FactsError(name, line, f"unsupported YAML value: {str(exc).splitlines()[0]}") from None
+
+
+def load_yaml_text(text: str, name: str) -> Any:
+    """Parse one YAML document into Map/Seq/scalars, raising FactsError(name, line, ...)."""
+    if len(text.encode("utf-8")) > MAX_BYTES:
+        raise FactsError(name, 0, f"file is larger than {MAX_BYTES} bytes")
+    if text.startswith("\ufeff"):
+        raise FactsError(name, 1, "file starts with a byte-order mark; save it as UTF-8 without BOM")
+    loader = _Loader(text, name)
+    try:
+        node = loader.get_single_node()
+    except FactsError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise FactsError(name, (mark.line + 1) if mark else 0, f"YAML syntax: {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise FactsError(name, 0, f"YAML syntax: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise FactsError(name, 1, "file is empty")
+    return _convert(node, loader, name)
+
+
+def load_yaml_file(path: Path, name: str | None = None) -> Any:
+    """Read and parse a facts file; unreadable, oversized or non-UTF-8 files raise FactsError."""
+    name = name or str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise FactsError(name, 0, f"file is larger than {MAX_BYTES} bytes ({size})")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FactsError(name, 0, f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FactsError(name, line, "not valid UTF-8 text") from None
+    return load_yaml_text(text, name)
