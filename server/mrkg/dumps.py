@@ -76,11 +76,45 @@ def serialize(ds: Dataset, name: str, version: str) -> bytes:
                            .splitlines() if line.strip()))
         return (_header(version) + "\n".join(lines) + "\n").encode("utf-8")
     if name == "mrkg.jsonld":
-        context = {prefix: str(ns) for prefix, ns in PREFIXES.items()}
-        text = canonical_copy(ds).serialize(format=fmt, context=context, indent=1, sort_keys=True)
-        return (text.rstrip("\n") + "\n").encode("utf-8")
-    source = canonical_copy(ds) if named else union_graph(ds)
-    return (_header(version) + source.serialize(format=fmt)).encode("utf-8")
+        return _jsonld(ds)
+    if name == "mrkg.trig":
+        return (_header(version) + _trig(ds)).encode("utf-8")
+    return (_header(version) + union_graph(ds).serialize(format=fmt)).encode("utf-8")
+
+
+def _graphs(ds: Dataset) -> dict[str, Graph]:
+    """Each named graph as its own Graph, filled in sorted order, keyed by graph IRI (sorted)."""
+    graphs: dict[str, Graph] = {}
+    for s, p, o, g in sorted_quads(ds):
+        if str(g) not in graphs:
+            graphs[str(g)] = Graph()
+            bind_prefixes(graphs[str(g)])
+        graphs[str(g)].add((s, p, o))
+    return graphs
+
+
+def _trig(ds: Dataset) -> str:
+    # rdflib's TriG writer orders graphs by set iteration (varies with the hash seed), so
+    # write one Turtle block per graph, in sorted order, under one shared prefix header.
+    graphs = _graphs(ds)
+    used = {prefix: str(ns) for g in graphs.values() for prefix, ns in g.namespaces() if prefix in PREFIXES}
+    parts = [f"@prefix {prefix}: <{iri}> .\n" for prefix, iri in sorted(used.items())]
+    for iri, graph in graphs.items():
+        body = "\n".join(line for line in graph.serialize(format="turtle").splitlines()
+                         if not line.startswith("@prefix") and line.strip())
+        parts.append(f"\n<{iri}> {{\n{body}\n}}\n")
+    return "".join(parts)
+
+
+def _jsonld(ds: Dataset) -> bytes:
+    context = {prefix: str(ns) for prefix, ns in sorted(PREFIXES.items())}
+    named = []
+    for iri, graph in _graphs(ds).items():
+        doc = json.loads(graph.serialize(format="json-ld", context=context))
+        nodes = doc.get("@graph", [{k: v for k, v in doc.items() if k != "@context"}])
+        named.append({"@id": iri, "@graph": sorted(nodes, key=lambda n: n.get("@id", ""))})
+    document = {"@context": context, "@graph": named}
+    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def gzip_bytes(data: bytes) -> bytes:

@@ -30,8 +30,17 @@ def bind_prefixes(graph: Graph) -> None:
         graph.bind(prefix, namespace, override=True, replace=True)
 
 
+def canonical_decimal(number: Decimal) -> str:
+    """The XSD canonical form: a point with a digit on each side, no superfluous zeros ("15.0", "1.2")."""
+    text = format(number.normalize(), "f")
+    if "." not in text:
+        return text + ".0"
+    text = text.rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
 def _decimal(number: Decimal) -> Literal:
-    return Literal(format(number, "f"), datatype=XSD.decimal)
+    return Literal(canonical_decimal(number), datatype=XSD.decimal)
 
 
 def _slug(text: str) -> str:
