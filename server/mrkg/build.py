@@ -44,6 +44,7 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) ->
         table = read_reference(reference)
     check_facts(facts, texts, table, errors)
     if errors:
+        errors.sort(key=lambda e: (e.file, e.line))
         raise BuildError(str(FactsErrors(errors)))
     return facts
 

@@ -100,8 +100,11 @@ def _trig(ds: Dataset) -> str:
     used = {prefix: str(ns) for g in graphs.values() for prefix, ns in g.namespaces() if prefix in PREFIXES}
     parts = [f"@prefix {prefix}: <{iri}> .\n" for prefix, iri in sorted(used.items())]
     for iri, graph in graphs.items():
-        body = "\n".join(line for line in graph.serialize(format="turtle").splitlines()
-                         if not line.startswith("@prefix") and line.strip())
+        lines = graph.serialize(format="turtle").split("\n")
+        start = 0
+        while start < len(lines) and (lines[start].startswith("@prefix") or not lines[start].strip()):
+            start += 1  # only the leading prefix block: blank lines further on may sit inside literals
+        body = "\n".join(lines[start:]).rstrip("\n")
         parts.append(f"\n<{iri}> {{\n{body}\n}}\n")
     return "".join(parts)
 
