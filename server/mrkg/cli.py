@@ -14,6 +14,7 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "build": "mrkg.build:build_command",
     "stats": "mrkg.stats:stats_command",
+    "query": "mrkg.queries:query_command",
 }
 
 
