@@ -120,7 +120,48 @@ def find_conflicts(facts: Facts) -> list[Conflict]:
                 found.append(Conflict("single-value", (a, b), f"{subject} {what}: source {a.source_id} says "
                                                               f"{a.value.text!r}, source {b.source_id} says "
                                                               f"{b.value.text!r}"))
+    found.extend(_dose_order_conflicts(by_single))
     return sorted(found, key=lambda c: c.id)
+
+
+DOSE_ORDER = {"starting": 0, "usual": 1, "maximum": 2}
+
+
+def _daily(value: Value) -> Decimal | None:
+    return value.numbers.get("daily_total", derived_daily_total(value))
+
+
+def _dose_order_conflicts(by_single: dict[tuple, list[Claim]]) -> list[Conflict]:
+    """Across dose types: one source's usual (or starting) daily dose reaches another's maximum,
+    or a starting dose exceeds another's usual dose."""
+    doses: dict[str, list[Claim]] = {}
+    for (subject, kind, dose_type), group in by_single.items():
+        if kind == "dose" and dose_type in DOSE_ORDER:
+            doses.setdefault(subject, []).extend(group)
+    found = []
+    for subject, group in sorted(doses.items()):
+        for a, b in combinations(sorted(group, key=lambda c: c.full_id), 2):
+            if a.source_id == b.source_id or not _compatible_except(a, b, "dose_type"):
+                continue
+            low, high = sorted((a, b), key=lambda c: DOSE_ORDER[c.enum_qualifiers["dose_type"]])
+            low_type, high_type = low.enum_qualifiers["dose_type"], high.enum_qualifiers["dose_type"]
+            if low_type == high_type or low.value.unit != high.value.unit:
+                continue
+            low_daily, high_daily = _daily(low.value), _daily(high.value)
+            if low_daily is None or high_daily is None:
+                continue
+            if low_daily > high_daily or (high_type == "maximum" and low_daily == high_daily):
+                found.append(Conflict("single-value", tuple(sorted((a, b), key=lambda c: c.full_id)),
+                                      f"{subject}: source {low.source_id} gives {low.value.text!r} as the "
+                                      f"{low_type} dose, source {high.source_id} gives {high.value.text!r} as "
+                                      f"the {high_type} dose"))
+    return found
+
+
+def _compatible_except(a: Claim, b: Claim, key: str) -> bool:
+    stripped = [Claim(**{**c.__dict__, "enum_qualifiers": {k: v for k, v in c.enum_qualifiers.items() if k != key}})
+                for c in (a, b)]
+    return _compatible(*stripped)
 
 
 def add_conflicts(ds: Dataset, conflicts: list[Conflict]) -> None:
