@@ -1,0 +1,166 @@
+"""The real data, record by record: coverage per source and kind, normalised entities, complete mappings."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from mrkg.facts import load_facts
+
+REPO = Path(__file__).resolve().parents[1]
+FACTS, _ERRORS = load_facts(REPO / "facts")
+
+# Kinds each source plainly contains, from reading the texts (see the quotes in the comments).
+PLAINLY_CONTAINS = {
+    "000": {  # Is Baclofen Better Than Flexeril? A Comparison
+        "drug-class",          # "Baclofen is an antispastic drug"
+        "indication",          # "designed for neurological conditions like multiple sclerosis"
+        "recommendation",      # "antispastic agents like baclofen should not be prescribed for musculoskeletal conditions"
+        "site-of-action",      # "acting within the brainstem"
+        "mechanism",           # "reduces the release of signals from nerve fibers"
+        "structural-similarity",  # "nearly identical to older tricyclic antidepressants like amitriptyline"
+        "efficacy",            # "Baclofen has fair evidence of effectiveness for spasticity"
+        "adverse-effect",      # "Dry mouth, dizziness, and fatigue are common complaints"
+        "withdrawal",          # "stopping it abruptly after regular use can trigger serious symptoms including seizures"
+        "duration",            # "typically no longer than two to three weeks"
+        "dose",                # "The starting dose is typically 5 milligrams three times a day"
+        "dosage-form",         # "An extended-release capsule taken once daily is also available"
+        "brand-name",          # "diphenhydramine (Benadryl)"
+    },
+    "001": {"drug-class", "brand-name", "route", "dosage-form", "indication", "site-of-action", "efficacy",
+            "strength", "dose", "duration", "dose-adjustment", "adverse-effect", "withdrawal", "interaction",
+            "risk", "tapering"},
+    "002": {  # Is baclofen (GABA receptor agonist) the same as cyclobenzaprine (muscle relaxant)?
+        "target",              # "Baclofen is a GABA-B receptor agonist"
+        "mechanism",           # "reducing calcium influx and decreasing release of excitatory neurotransmitters"
+        "indication",          # "Primarily indicated for severe spasticity"
+        "structural-similarity",  # "structurally identical to amitriptyline"
+        "adverse-effect",      # "dry mouth, drowsiness, confusion, urinary retention, and constipation"
+        "efficacy",            # "does not actually relieve muscle spasm"
+        "recommendation",      # "not recommended for routine musculoskeletal pain"
+        "withdrawal",          # "can cause withdrawal symptoms including malaise, nausea, and headache"
+        "tapering",            # "requires slow tapering when discontinuing after prolonged use"
+        "risk",                # "higher risk of falls compared to tizanidine … (subdistribution hazard ratio 1.68"
+        "interaction",         # "Monitor for serotonin syndrome when combining with SSRIs or SNRIs"
+        "contraindication",    # "Contraindicated with monoamine oxidase inhibitors"
+        "population-caution",  # "extreme caution in this population" (older adults)
+    },
+    "003": {  # What is Baclofen: Uses, Dosage, Side Effects and More
+        "drug-class",          # "belongs to a class of drugs called gamma-aminobutyric acid (GABA) agonists"
+        "indication",          # "primarily prescribed to treat muscle spasticity"
+        "off-label-use",       # "off-label for conditions like alcohol withdrawal"
+        "target",              # "targeting specific receptors in your spinal cord and brain called GABA-B receptors"
+        "onset",               # "start feeling the effects within a few hours"
+        "dose",                # "typically 5mg three times daily"
+        "duration",            # "take it for months or years"
+        "adverse-effect",      # "Drowsiness or fatigue"
+        "withdrawal",          # "Stopping abruptly can cause dangerous withdrawal symptoms including seizures"
+        "contraindication",    # "should not take baclofen if you have a known allergy"
+        "population-caution",  # "Older adults may be more sensitive to baclofen's effects"
+        "dose-adjustment",     # "Baclofen requires dose adjustments in people with kidney disease"
+        "elimination",         # "eliminated through the kidneys"
+        "brand-name",          # "The most well-known brand name is Lioresal"
+        "dosage-form",         # "Kemstro is a special orally disintegrating tablet"
+        "history",             # "first developed in the 1960s"
+        "monitoring",          # "blood tests to check your kidney function"
+        "tapering",            # "a gradual tapering schedule"
+    },
+    "004": {  # Is Baclofen a Benzodiazepine?
+        "drug-class",          # "Baclofen is not a benzodiazepine"
+        "target",              # "Baclofen targets GABA-B receptors; benzodiazepines target GABA-A receptors"
+        "mechanism",           # "inhibits nerve signals that cause muscles to contract excessively"
+        "indication",          # "Multiple sclerosis", "Spinal cord injuries", "Cerebral palsy"
+        "off-label-use",       # "prescribe baclofen off-label for other conditions"
+        "adverse-effect",      # "Baclofen's side effects include dizziness and weakness"
+        "withdrawal",          # "potential withdrawal symptoms if discontinued abruptly"
+        "risk",                # "Baclofen has a lower risk of dependence compared to benzodiazepines"
+        "interaction",         # "Other central nervous system depressants (e.g., opioids, alcohol) can increase sedation"
+        "structural-similarity",  # "a derivative of gamma-aminobutyric acid (GABA)"
+    },
+}
+
+
+def _counts() -> dict[str, Counter]:
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for claim in FACTS.claims():
+        counts[claim.source_id][claim.kind] += 1
+    return counts
+
+
+def test_facts_load_without_errors():
+    assert not _ERRORS, "\n".join(map(str, _ERRORS)) + "\n(run `make build` to see them in context)"
+
+
+def test_print_claim_counts_per_source_and_kind(capsys):
+    from mrkg.stats import compute_stats, format_stats
+    from mrkg.conflicts import find_conflicts
+
+    with capsys.disabled():
+        print("\n" + format_stats(compute_stats(FACTS, find_conflicts(FACTS))))
+    assert sum(sum(c.values()) for c in _counts().values()) == len(list(FACTS.claims()))
+
+
+@pytest.mark.parametrize("source_id", sorted(PLAINLY_CONTAINS))
+def test_source_has_every_kind_it_plainly_contains(source_id: str):
+    assert source_id in FACTS.sources, f"facts/sources/{source_id}.yaml is missing"
+    have = _counts()[source_id]
+    missing = sorted(kind for kind in PLAINLY_CONTAINS[source_id] if not have[kind])
+    assert not missing, f"source {source_id} has no claim of kind {missing}; encode them in facts/sources/{source_id}.yaml"
+
+
+@pytest.mark.parametrize("source_id", sorted(PLAINLY_CONTAINS))
+def test_source_has_negated_and_hedged_claims_where_it_makes_them(source_id: str):
+    claims = FACTS.sources[source_id].claims
+    assert any(c.negated for c in claims), f"source {source_id}: no negated claim"
+    assert any(c.hedge for c in claims), f"source {source_id}: no hedged claim"
+
+
+def test_no_two_entities_share_a_name():
+    seen: dict[str, str] = {}
+    for entity in FACTS.entities.values():
+        for name in {entity.label.casefold(), *(s.casefold() for s in entity.synonyms)}:
+            assert name not in seen or seen[name] == entity.id, (
+                f"{entity.file}:{entity.line}: '{name}' names both {seen.get(name)} and {entity.id}; merge them")
+            seen[name] = entity.id
+
+
+def test_every_entity_is_used_by_a_claim():
+    used = set()
+    for claim in FACTS.claims():
+        used |= {claim.subject, claim.object, *claim.entity_qualifiers.values()}
+    orphans = sorted(e.id for e in FACTS.entities.values() if e.id not in used)
+    assert not orphans, f"entities no claim uses (remove them or encode the claim): {orphans}"
+
+
+def _reference_rows(reference_tsv: Path) -> dict[str, dict[str, set[str]]]:
+    rows: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    with reference_tsv.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            evidence = row["evidence_where_found"]
+            if row["id"].strip() and not evidence.startswith(("not verified", "indirect only")):
+                rows[row["entity"].strip()][row["scheme"].strip()].add(row["id"].strip())
+    return rows
+
+
+def test_every_confirmed_identifier_of_a_mapped_entity_is_mapped(reference_tsv: Path):
+    rows = _reference_rows(reference_tsv)
+    for entity in FACTS.entities.values():
+        if not entity.reference:
+            continue
+        confirmed = {(scheme, ident) for scheme, ids in rows[entity.reference].items() for ident in ids}
+        mapped = {(m.scheme, m.id) for m in entity.mappings}
+        assert confirmed <= mapped, (f"{entity.file}:{entity.line}: entity {entity.id} lacks confirmed mappings "
+                                     f"{sorted(confirmed - mapped)} from the reference table")
+
+
+def test_entities_named_in_the_reference_table_carry_its_mappings(reference_tsv: Path):
+    rows = _reference_rows(reference_tsv)
+    for entity in FACTS.entities.values():
+        names = {entity.label.casefold(), entity.id.replace("-", " ").casefold()}
+        matches = [name for name in rows if name.casefold() in names]
+        if matches and not entity.reference:
+            pytest.fail(f"{entity.file}:{entity.line}: entity {entity.id} is '{matches[0]}' in the reference "
+                        "table; add `reference:` and its mappings")
