@@ -202,3 +202,20 @@ def test_every_cli_command_imports_and_has_help(repo: Path):
         result = _mrkg(name, "--help", cwd=repo)
         assert result.returncode == 0, (name, result.stderr)
         assert "Usage: python -m mrkg " + name in result.stdout
+
+
+def test_console_script_mrkg_runs(repo: Path):
+    script = Path(sys.executable).with_name("mrkg")
+    assert script.is_file(), "the console script `mrkg` is not installed beside this Python"
+    result = subprocess.run([str(script), "--help"], cwd=repo, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "build" in result.stdout
+
+
+def test_stats_prints_claims_per_source_and_kind(repo: Path, sources_dir: Path, reference_tsv: Path):
+    result = _mrkg("stats", "--json", "--sources", str(sources_dir), "--reference", str(reference_tsv), cwd=repo)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    per_source = stats["claims_per_source_and_kind"]
+    assert stats["claims"] == sum(sum(kinds.values()) for kinds in per_source.values())
+    assert per_source["001"]["adverse-effect"] >= 10  # the side-effect table alone has ten cells
+    assert stats["negatedClaims"] >= 1 and stats["hedgedClaims"] >= 1 and stats["mappings"] >= 1
