@@ -41,6 +41,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_offset", 1_000_000, "Largest OFFSET accepted (400 above).", int),
     Setting("workers", 2, "Query worker processes, i.e. heavy queries evaluated at once.", int),
     Setting("cors", True, "Send Access-Control-Allow-Origin: * on read routes.", _bool),
+    # The endpoint (issue 5): server, UI and the remaining limits.
+    Setting("host", "127.0.0.1", "Address `mrkg serve` binds (only this one)."),
+    Setting("port", 8000, "Port `mrkg serve` listens on.", int),
+    Setting("http_workers", 2, "gunicorn HTTP worker processes of `mrkg serve` (they share the query workers).", int),
+    Setting("http_threads", 8, "Threads per HTTP worker: requests in flight per worker, waiting on query workers.", int),
+    Setting("queries_dir", "queries", "Folder of the example queries (*.rq with '# title:' lines) shown in the UI."),
+    Setting("worker_memory_mb", 2048, "Memory a query worker may add to the loaded store before it is stopped "
+            "(503); 0 = no limit.", int),
+    Setting("service_allowlist", "", "Space-separated endpoint IRIs SERVICE may call; empty (the default) refuses "
+            "every SERVICE, so the server makes no outbound requests."),
+    Setting("access_log", True, "Write one JSON line per request to stderr.", _bool),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
