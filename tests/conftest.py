@@ -51,3 +51,166 @@ def built(tmp_path_factory: pytest.TempPathFactory, sources_dir: Path, reference
 def build_dir(built) -> Path:
     """The folder of the session's real build (mrkg.nq, dumps, manifest.json, void.ttl...)."""
     return built.out
+
+
+# --- The endpoint (issue 5): a small build of test data, one app and one real server per engine ------------
+
+import gzip  # noqa: E402
+import hashlib  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+ENDPOINT_DATA = REPO / "tests" / "data" / "endpoint"
+ENGINES = ["oxigraph", "memory"]
+KASEI = "http://kasei.us/2009/09/sparql/data/"
+BULK_GRAPH = "urn:mrkg:test:bulk"
+BULK_SIZE = 300
+# results-format test data: conformance file -> the named graph it is loaded into
+RESULTS_GRAPHS = {
+    "json-res/data.ttl": "urn:mrkg:test:json-res",
+    "csv-tsv-res/data.ttl": "urn:mrkg:test:csv-tsv",
+    "csv-tsv-res/data2.ttl": "urn:mrkg:test:csv-tsv-2",
+}
+# Short limits, so hostile-query tests stay fast.
+ENDPOINT_LIMITS = {"query_timeout": 3.0, "max_rows": 100, "workers": 2, "max_body_bytes": 50_000,
+                   "max_query_chars": 20_000, "max_offset": 10_000}
+
+
+def conformance_dir() -> Path:
+    return shared_dir() / "conformance"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _endpoint_quads() -> list:
+    from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
+
+    quads = list(parse(path=str(ENDPOINT_DATA / "mini.trig"), format=RdfFormat.TRIG))
+    protocol = conformance_dir() / "sparql11-protocol"
+    for n in (1, 2, 3):
+        graph = NamedNode(f"{KASEI}data{n}.rdf")
+        quads += [Quad(t.subject, t.predicate, t.object, graph)
+                  for t in parse(path=str(protocol / f"data{n}.nt"), format=RdfFormat.N_TRIPLES)]
+    results = conformance_dir() / "sparql11-results-formats"
+    for name, graph in RESULTS_GRAPHS.items():
+        quads += [Quad(t.subject, t.predicate, t.object, NamedNode(graph))
+                  for t in parse(path=str(results / name), format=RdfFormat.TURTLE)]
+    bulk, predicate = NamedNode(BULK_GRAPH), NamedNode("urn:mrkg:test:p")
+    quads += [Quad(NamedNode(f"urn:mrkg:test:s{i}"), predicate, Literal(f"value {i}"), bulk) for i in range(BULK_SIZE)]
+    return quads
+
+
+@pytest.fixture(scope="session")
+def endpoint_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A build folder (mrkg.nq, a dump with .gz, SHA256SUMS, void.ttl, manifest.json) of the endpoint test data."""
+    from pyoxigraph import RdfFormat, serialize
+
+    out = tmp_path_factory.mktemp("endpoint") / "build"
+    out.mkdir()
+    quads = _endpoint_quads()
+    files = {"mrkg.nq": (serialize(quads, format=RdfFormat.N_QUADS), "application/n-quads"),
+             "mrkg.trig": (serialize(quads, format=RdfFormat.TRIG), "application/trig")}
+    files["mrkg.trig.gz"] = (gzip.compress(files["mrkg.trig"][0], mtime=0), "application/trig")
+    manifest = {"version": "test-1", "files": {}, "graphs": {}}
+    for name, (data, media_type) in files.items():
+        (out / name).write_bytes(data)
+        manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+                                   "media_type": media_type}
+        if name.endswith(".gz"):
+            manifest["files"][name]["compression"] = "application/gzip"
+    manifest["dataset_sha256"] = manifest["files"]["mrkg.nq"]["sha256"]
+    (out / "SHA256SUMS").write_text("".join(f"{info['sha256']}  {name}\n"
+                                            for name, info in sorted(manifest["files"].items())))
+    (out / "void.ttl").write_text(
+        "@prefix void: <http://rdfs.org/ns/void#> . @prefix dct: <http://purl.org/dc/terms/> .\n"
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "<https://w3id.org/mrkg/dataset> a void:Dataset ; owl:versionInfo \"test-1\" ;\n"
+        "  dct:license <https://creativecommons.org/licenses/by/4.0/> ;\n"
+        "  void:sparqlEndpoint <https://w3id.org/mrkg/sparql> .\n")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out
+
+
+def endpoint_settings(build: Path, engine: str, **overrides) -> dict:
+    return {"build_dir": str(build), "store": engine, "queries_dir": str(ENDPOINT_DATA / "queries"),
+            "access_log": False, **ENDPOINT_LIMITS, **overrides}
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def endpoint_app(request: pytest.FixtureRequest, endpoint_build: Path):
+    """The Flask app over the endpoint test data, once per engine (its query workers are real processes)."""
+    from mrkg.web import create_app
+
+    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param)})
+    yield app
+    app.extensions["mrkg"].pool.close()
+
+
+@pytest.fixture
+def client(endpoint_app):
+    return endpoint_app.test_client()
+
+
+@dataclass
+class LiveServer:
+    url: str  # http://127.0.0.1:PORT (no trailing slash)
+    engine: str
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def endpoint(self) -> str:
+        return self.url + "/sparql"
+
+
+def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer:
+    """`mrkg serve` (gunicorn) in a subprocess on a free port of 127.0.0.1, settings through MRKG_* variables."""
+    port = free_port()
+    env = dict(os.environ)
+    for name, value in {**endpoint_settings(build, engine, access_log=True), "http_workers": 1,
+                        **overrides}.items():
+        env[f"MRKG_{name.upper()}"] = str(value)
+    handle = log.open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "mrkg", "serve", "--port", str(port)], env=env,
+                               stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    server = LiveServer(f"http://127.0.0.1:{port}", engine, process, log)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"mrkg serve exited ({process.returncode}): {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(server.url + "/health", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            if time.monotonic() > deadline:
+                stop_server(server)
+                raise RuntimeError(f"mrkg serve did not answer within 60 s: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def live_server(request: pytest.FixtureRequest, endpoint_build: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real `mrkg serve` (gunicorn) over the endpoint test data, once per engine."""
+    log = tmp_path_factory.mktemp(f"serve-{request.param}") / "serve.log"
+    server = start_server(endpoint_build, request.param, log)
+    yield server
+    stop_server(server)

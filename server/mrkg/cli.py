@@ -15,6 +15,11 @@ COMMANDS: dict[str, str] = {
     "build": "mrkg.build:build_command",
     "stats": "mrkg.stats:stats_command",
     "query": "mrkg.queries:query_command",
+    "scale": "mrkg.scale:scale_command",
+    "bench": "mrkg.bench:bench_command",
+    "serve": "mrkg.web.commands:serve_command",
+    "assets": "mrkg.web.commands:assets_command",
+    "settings": "mrkg.web.commands:settings_command",
 }
 
 

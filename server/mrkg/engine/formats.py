@@ -96,7 +96,7 @@ def negotiate(accept: str | None, formats: tuple[Format, ...]) -> tuple[Format, 
     for fmt in formats:
         for media in (fmt.media_type, *fmt.aliases):
             q, spec = _quality(items, media)
-            if q <= 0:
+            if q <= 0 or (spec < 2 and media != fmt.media_type):  # wildcards pick main types, not aliases
                 continue
             if q > best[0] or (q == best[0] and spec > best[1]):
                 chosen, best = (fmt, media), (q, spec)

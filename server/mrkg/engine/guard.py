@@ -127,9 +127,9 @@ def check_query(text: str, *, base: str | None, prefixes: dict[str, str], limits
     from_graphs: list[str] = []
     from_named: list[str] = []
     for clause in algebra.get("datasetClause") or ():
-        if clause.get("default") is not None:
+        if "default" in clause:
             from_graphs.append(str(clause["default"]))
-        elif clause.get("named") is not None:
+        elif "named" in clause:
             from_named.append(str(clause["named"]))
     return GuardedQuery(text, form, from_graphs, from_named, prepared, base)
 

@@ -62,7 +62,7 @@ class MemoryBackend(Backend):
     def _restricted(self, spec: DatasetSpec) -> tuple[Dataset, Graph]:
         known = set(self.graph_names())
         ds = Dataset()
-        default = ds.default_context
+        default = ds.default_graph
         for name in spec.default:
             if name in known:
                 for triple in self.dataset.graph(URIRef(name)):

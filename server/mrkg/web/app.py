@@ -1,0 +1,145 @@
+"""The Flask app factory: settings checked once, the store loaded once, query workers forked once."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+
+from .. import settings as settings_module
+from ..engine import ConfigurationError, backend_class, backend_for_store
+from ..engine.base import Backend
+from ..engine.guard import Limits
+from ..engine.pool import WorkerPool
+from ..engine.runner import Job, Runner
+from ..namespaces import PREFIXES
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PREFIX_MAP: dict[str, str] = {name: str(ns) for name, ns in PREFIXES.items()}
+
+
+@dataclass
+class Release:
+    """What is being served: version and checksum (the ETag), and the folder of the dumps (if any)."""
+
+    version: str
+    sha256: str
+    folder: Path | None = None
+    manifest: dict = field(default_factory=dict)
+
+    @property
+    def etag(self) -> str:
+        return self.sha256[:32]
+
+
+@dataclass
+class Service:
+    """Everything the routes share; one per app, stored in ``app.extensions["mrkg"]``."""
+
+    settings: dict[str, Any]
+    backend: Backend
+    pool: WorkerPool
+    release: Release
+    graphs: dict[str, int]  # named graph IRI -> triples
+    queries_dir: Path | None
+
+    def run(self, job: Job):
+        return self.pool.run(job)
+
+
+def service() -> Service:
+    return current_app.extensions["mrkg"]
+
+
+def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    values = settings_module.defaults()
+    flask_config: dict[str, Any] = {}
+    for key, value in (config or {}).items():
+        if key.isupper():
+            flask_config[key] = value
+        elif key in settings_module.BY_NAME:
+            values[key] = value
+        else:
+            raise ConfigurationError(f"Unknown setting {key!r}: see `mrkg settings` for the list.")
+    checks = [
+        ("query_timeout", values["query_timeout"] > 0, "a positive number of seconds"),
+        ("max_rows", values["max_rows"] >= 1, "at least 1"),
+        ("max_body_bytes", values["max_body_bytes"] >= 1024, "at least 1024"),
+        ("max_query_chars", values["max_query_chars"] >= 100, "at least 100"),
+        ("max_offset", values["max_offset"] >= 0, "0 or more"),
+        ("workers", values["workers"] >= 1, "at least 1"),
+        ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
+    ]
+    for name, ok, expected in checks:
+        if not ok:
+            raise ConfigurationError(f"Setting {name} = {values[name]!r} is invalid: it must be {expected}.")
+    return values, flask_config
+
+
+def _release(folder: Path | None, backend: Backend) -> Release:
+    manifest_path = folder / "manifest.json" if folder else None
+    if manifest_path and manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        return Release(str(manifest.get("version", "unversioned")), str(manifest["dataset_sha256"]), folder, manifest)
+    # An explicit store without a build: a checksum of what is loaded, stable for the life of the process.
+    digest = hashlib.sha256(f"{backend.name}:{len(backend)}:{backend.graph_names()}".encode()).hexdigest()
+    return Release("unversioned", digest, folder if folder and folder.is_dir() else None)
+
+
+def _load_build(name: str, folder: Path) -> Backend:
+    data = folder / "mrkg.nq"
+    if not data.is_file():
+        raise ConfigurationError(f"No build to serve: {data} does not exist; run `make build` first "
+                                 "(or set MRKG_BUILD_DIR to a build folder).")
+    backend = backend_class(name)()
+    backend.load(data)
+    return backend
+
+
+def _graph_counts(runner: Runner) -> dict[str, int]:
+    answer = runner.run(Job("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+                            format="json"))
+    rows = json.loads(answer.body)["results"]["bindings"]
+    return {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
+
+
+def create_app(config: dict | None = None, *, store=None) -> Flask:
+    """The mrkg web app. ``config`` holds settings by name (see ``mrkg settings``) and UPPERCASE Flask keys;
+    ``store`` (a pyoxigraph Store, rdflib Dataset or engine backend) replaces loading ``build_dir/mrkg.nq``.
+
+    Call it in a single-threaded process (it forks the query workers), e.g. gunicorn's master with preload.
+    """
+    values, flask_config = _settings(config)
+    folder = Path(values["build_dir"]).resolve()  # build/ is a symlink swapped by rebuilds: pin this one
+    backend = backend_for_store(store) if store is not None else _load_build(values["store"], folder)
+    allow = frozenset(values["service_allowlist"].split()) if isinstance(values["service_allowlist"], str) \
+        else frozenset(values["service_allowlist"])
+    limits = Limits(values["max_query_chars"], values["max_offset"], allow)
+    runner = Runner(backend, limits=limits, prefixes=PREFIX_MAP, max_rows=values["max_rows"])
+    graphs = _graph_counts(runner)
+    release = _release(folder if folder.is_dir() else None, backend)
+    queries_dir = Path(values["queries_dir"]) if values["queries_dir"] else None
+
+    app = Flask("mrkg.web", static_folder=str(PACKAGE_DIR / "static"), template_folder=str(PACKAGE_DIR / "templates"))
+    app.config.update(MAX_CONTENT_LENGTH=values["max_body_bytes"], JSON_SORT_KEYS=False)
+    app.config.update(flask_config)
+
+    from . import describe, downloads, ops, pages, sparql, ui
+
+    ops.init_app(app, values)
+    for module in (sparql, describe, ui, downloads, pages):
+        app.register_blueprint(module.bp)
+
+    # Collect now, on this thread: pyoxigraph results must be dropped on the thread that made them (not in an HTTP
+    # worker's thread after the fork); then freeze, so forked processes do not copy pages just to run the GC.
+    gc.collect()
+    gc.freeze()
+    pool = WorkerPool(runner, size=values["workers"], timeout=float(values["query_timeout"]),
+                      memory_mb=values["worker_memory_mb"]).start()
+    app.extensions["mrkg"] = Service(values, backend, pool, release, graphs, queries_dir)
+    return app

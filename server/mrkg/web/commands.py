@@ -1,0 +1,130 @@
+"""CLI commands of the endpoint: `mrkg serve` (gunicorn), `mrkg assets` (the UI's npm packages), `mrkg settings`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import click
+
+from .. import settings as settings_module
+from .app import PACKAGE_DIR
+
+REPO_DIR = PACKAGE_DIR.parents[1]
+VENDOR_DIR = PACKAGE_DIR / "static" / "vendor"
+# npm package folder -> files copied into static/vendor/<name>/ (served by Flask, never committed);
+# package.json goes along for its name, version and licence (MIT).
+VENDORED = {"yasgui": ("node_modules/@zazuko/yasgui", ("build/yasgui.min.js", "build/yasgui.min.css", "package.json"))}
+
+
+def _environment_settings() -> dict:
+    try:
+        return settings_module.defaults() | settings_module.from_environ()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def gunicorn_options(values: dict) -> dict:
+    host = values["host"]
+    bind = f"[{host}]:{values['port']}" if ":" in host else f"{host}:{values['port']}"
+    return {
+        "bind": [bind],
+        "workers": values["http_workers"],
+        "worker_class": "gthread",
+        "threads": values["http_threads"],
+        # An HTTP worker may wait for a query worker up to twice the query timeout (queue, then run).
+        "timeout": int(values["query_timeout"] * 2 + 30),
+        "graceful_timeout": 10,
+        "preload_app": True,  # the app (store + query workers) is made once, in the single-threaded master
+        "accesslog": None,  # the app writes structured access lines itself
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "mrkg",
+        "limit_request_line": 16384,
+    }
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to bind (default: the host setting, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to listen on (default: the port setting, 8000).")
+def serve_command(host: str | None, port: int | None) -> None:
+    """Serve the endpoint, query UI, downloads and pages with gunicorn (settings: `mrkg settings`)."""
+    from gunicorn.app.base import BaseApplication
+
+    from ..engine import ConfigurationError
+    from . import create_app
+
+    values = _environment_settings()
+    if host:
+        values["host"] = host
+    if port:
+        values["port"] = port
+    try:
+        app = create_app(values)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in gunicorn_options(values).items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    click.echo(f"mrkg: serving {values['build_dir']} with the {values['store']} engine on "
+               f"http://{values['host']}:{values['port']}/", err=True)
+    Server().run()
+
+
+def _stale(targets: list[Path], sources: list[Path]) -> bool:
+    if not all(t.is_file() for t in targets):
+        return True
+    newest = max((s.stat().st_mtime for s in sources if s.is_file()), default=0)
+    return any(t.stat().st_mtime < newest for t in targets)
+
+
+@click.command("assets")
+@click.option("--force", is_flag=True, help="Reinstall even when the copied files are up to date.")
+def assets_command(force: bool) -> None:
+    """Install the query UI's front-end packages (npm ci) and copy them into static/vendor/.
+
+    Without npm, prints a note and exits 0: the UI then is a plain HTML form.
+    """
+    lock = REPO_DIR / "package-lock.json"
+    targets = [VENDOR_DIR / name / Path(f).name for name, (_, files) in VENDORED.items() for f in files]
+    if not force and not _stale(targets, [lock, REPO_DIR / "package.json"]):
+        click.echo("mrkg assets: up to date")
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        click.echo("mrkg assets: npm not found; the query UI will be the plain HTML form (install Node.js/npm "
+                   "and run `make assets` for YASGUI).")
+        return
+    result = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=REPO_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        click.echo("mrkg assets: `npm ci` failed; the query UI will be the plain HTML form.\n  " + "\n  ".join(tail))
+        return
+    for name, (package, files) in VENDORED.items():
+        target = VENDOR_DIR / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+        for file in files:
+            shutil.copy2(REPO_DIR / package / file, staging / Path(file).name)
+            os.utime(staging / Path(file).name)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    click.echo(f"mrkg assets: installed {', '.join(VENDORED)} into {VENDOR_DIR.relative_to(REPO_DIR)}")
+
+
+@click.command("settings")
+def settings_command() -> None:
+    """List every setting: name, environment variable, default and what it does."""
+    for setting in settings_module.SETTINGS:
+        env = settings_module.ENV_PREFIX + setting.name.upper()
+        click.echo(f"{setting.name}  ({env}, default: {setting.default!r})\n    {setting.help}")

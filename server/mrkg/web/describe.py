@@ -1,0 +1,128 @@
+"""Self-description: the SPARQL Service Description (GET /sparql without a query) and VoID (GET /void)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
+
+from ..engine.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, content_type, describe_choices, prefers
+from ..engine.results import write_graph
+from ..namespaces import BASE, DATASET
+from .app import PREFIX_MAP, service
+from .ops import text_response
+
+bp = Blueprint("describe", __name__)
+
+SD = "http://www.w3.org/ns/sparql-service-description#"
+VOID = "http://rdfs.org/ns/void#"
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDFS_COMMENT = NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
+RDFS_SEEALSO = NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso")
+OWL_VERSION = NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
+DCT_LICENSE = NamedNode("http://purl.org/dc/terms/license")
+XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+HTML = "text/html"
+
+
+def sd(term: str) -> NamedNode:
+    return NamedNode(SD + term)
+
+
+def void(term: str) -> NamedNode:
+    return NamedNode(VOID + term)
+
+
+def _licence(void_triples: list[Triple]) -> str:
+    for triple in void_triples:
+        if triple.predicate == DCT_LICENSE and triple.subject == NamedNode(DATASET):
+            return triple.object.value
+    return DEFAULT_LICENSE
+
+
+def _void_triples() -> list[Triple]:
+    svc = service()
+    folder = svc.release.folder
+    path = folder / "void.ttl" if folder else None
+    if path and path.is_file():
+        return [Triple(q.subject, q.predicate, q.object) for q in parse(path=str(path), format=RdfFormat.TURTLE)]
+    dataset = NamedNode(DATASET)
+    triples = [Triple(dataset, RDF_TYPE, void("Dataset")),
+               Triple(dataset, OWL_VERSION, Literal(svc.release.version)),
+               Triple(dataset, DCT_LICENSE, NamedNode(DEFAULT_LICENSE)),
+               Triple(dataset, void("sparqlEndpoint"), NamedNode(BASE + "sparql")),
+               Triple(dataset, void("triples"), Literal(str(sum(svc.graphs.values())), datatype=XSD_INTEGER))]
+    for name, count in sorted(svc.graphs.items()):
+        subset = BlankNode()
+        triples += [Triple(dataset, void("subset"), subset), Triple(subset, RDF_TYPE, void("Dataset")),
+                    Triple(subset, NamedNode(SD + "name"), NamedNode(name)),
+                    Triple(subset, void("triples"), Literal(str(count), datatype=XSD_INTEGER))]
+    return triples
+
+
+def _negotiated(triples: list[Triple], *, html_ok: bool) -> Response:
+    formats = GRAPH_FORMATS
+    accept = request.headers.get("Accept")
+    picked = choose(accept, request.args.get("format"), formats)
+    if html_ok and not request.args.get("format") and prefers(accept, HTML, formats):
+            from .ui import index
+
+            response = index()
+            response.headers["Vary"] = "Accept"
+            return response
+    if picked is None:
+        return text_response(406, f"No acceptable format; available: {describe_choices(formats)}.")
+    fmt, media_type = picked
+    body = write_graph(triples, fmt.key, PREFIX_MAP | {"sd": SD, "void": VOID})
+    return Response(body, content_type=content_type(media_type, fmt),
+                    headers={"Vary": "Accept", "ETag": f'"{service().release.etag}-{fmt.key}"'})
+
+
+def service_description() -> Response:
+    svc = service()
+    endpoint = NamedNode(request.base_url)
+    dataset = NamedNode(DATASET)
+    described = BlankNode()
+    default_graph = BlankNode()
+    s = svc.settings
+    triples = [
+        Triple(endpoint, RDF_TYPE, sd("Service")),
+        Triple(endpoint, sd("endpoint"), endpoint),
+        Triple(endpoint, sd("supportedLanguage"), sd("SPARQL11Query")),
+        Triple(endpoint, sd("feature"), sd("UnionDefaultGraph")),
+        Triple(endpoint, sd("defaultEntailmentRegime"), NamedNode("http://www.w3.org/ns/entailment/Simple")),
+        Triple(endpoint, sd("defaultDataset"), described),
+        Triple(endpoint, RDFS_SEEALSO, NamedNode(request.host_url + "void")),
+        Triple(endpoint, RDFS_COMMENT, Literal(
+            "Read-only SPARQL 1.1 Query endpoint of mrkg. The default graph is the union of all named graphs; "
+            "FROM / FROM NAMED / default-graph-uri / named-graph-uri select among the local named graphs only "
+            "(an unknown graph is empty, nothing is fetched). SERVICE and SPARQL Update are refused. "
+            f"Limits: {s['query_timeout']:g} s per query (503 when exceeded), at most {s['max_rows']} result rows "
+            "(response header MRKG-Truncated: true when cut), "
+            f"{s['max_query_chars']} query characters, OFFSET {s['max_offset']}, {s['max_body_bytes']} body bytes, "
+            f"{s['workers']} queries evaluated at once.", language="en")),
+        Triple(described, RDF_TYPE, sd("Dataset")),
+        Triple(described, sd("defaultGraph"), default_graph),
+        Triple(described, RDFS_SEEALSO, dataset),
+        Triple(default_graph, RDF_TYPE, sd("Graph")),
+        Triple(default_graph, void("triples"), Literal(str(sum(svc.graphs.values())), datatype=XSD_INTEGER)),
+        Triple(default_graph, RDFS_COMMENT, Literal("The union of all named graphs.", language="en")),
+        Triple(dataset, OWL_VERSION, Literal(svc.release.version)),
+        Triple(dataset, DCT_LICENSE, NamedNode(_licence(_void_triples()))),
+        Triple(dataset, void("sparqlEndpoint"), endpoint),
+    ]
+    for fmt in RESULT_FORMATS + GRAPH_FORMATS:
+        triples.append(Triple(endpoint, sd("resultFormat"), NamedNode(fmt.w3c)))
+    for name, count in sorted(svc.graphs.items()):
+        named, graph = BlankNode(), BlankNode()
+        triples += [Triple(described, sd("namedGraph"), named), Triple(named, RDF_TYPE, sd("NamedGraph")),
+                    Triple(named, sd("name"), NamedNode(name)), Triple(named, sd("graph"), graph),
+                    Triple(graph, RDF_TYPE, sd("Graph")),
+                    Triple(graph, void("triples"), Literal(str(count), datatype=XSD_INTEGER))]
+    return _negotiated(triples, html_ok=True)
+
+
+@bp.get("/void")
+@bp.get("/.well-known/void")
+def void_description() -> Response:
+    return _negotiated(_void_triples(), html_ok=False)

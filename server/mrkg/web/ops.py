@@ -1,0 +1,102 @@
+"""Cross-cutting HTTP concerns: /health, structured access logs, CORS, the dataset version header, errors as text."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from typing import Any
+
+from flask import Blueprint, Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from .app import service
+
+bp = Blueprint("ops", __name__)
+access_log = logging.getLogger("mrkg.access")
+
+VERSION_HEADER = "MRKG-Dataset-Version"
+EXPOSED = "ETag, MRKG-Dataset-Version, MRKG-Truncated, MRKG-Row-Limit, MRKG-Rows"
+
+
+def text_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain", headers=headers)
+
+
+@bp.get("/health")
+def health() -> Response:
+    svc = service()
+    ok = svc.pool.alive()
+    body = {"status": "ok" if ok else "degraded", "version": svc.release.version,
+            "dataset_sha256": svc.release.sha256, "engine": svc.backend.name, "query_workers": svc.pool.size,
+            "graphs": len(svc.graphs)}
+    return Response(json.dumps(body) + "\n", status=200 if ok else 503, mimetype="application/json",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _describe_http_error(exc: HTTPException) -> str:
+    if exc.code == 413:
+        limit = request.max_content_length
+        return f"Request body too large: at most {limit} bytes accepted."
+    if exc.code == 405:
+        return f"Method {request.method} not allowed on {request.path}; use " \
+               f"{', '.join(m for m in (exc.valid_methods or []) if m not in {'HEAD', 'OPTIONS'})}."
+    if exc.code == 404:
+        return f"Not found: {request.path}"
+    return exc.description or exc.name
+
+
+def init_app(app: Flask, settings: dict[str, Any]) -> None:
+    app.register_blueprint(bp)
+    cors = bool(settings["cors"])
+    if settings["access_log"] and not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    log_enabled = bool(settings["access_log"])
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        response = text_response(exc.code or 500, _describe_http_error(exc))
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # never a traceback to the client
+        app.logger.exception("unhandled error on %s", request.path)
+        return text_response(500, "Internal error.")
+
+    @app.before_request
+    def start_clock() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        svc = app.extensions.get("mrkg")
+        if svc is not None:
+            response.headers[VERSION_HEADER] = svc.release.version
+        if cors:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+            response.headers["Access-Control-Expose-Headers"] = EXPOSED
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+                response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, If-None-Match"
+                response.headers["Access-Control-Max-Age"] = "86400"
+        if log_enabled:
+            record = {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "remote": request.remote_addr,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+                "bytes": response.calculate_content_length(),
+                "agent": request.user_agent.string[:200] or None,
+            }
+            record.update(g.get("log_extra", {}))
+            access_log.info(json.dumps(record, separators=(",", ":")))
+        return response

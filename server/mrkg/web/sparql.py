@@ -1,0 +1,126 @@
+"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only, closed, limited; GET without a query describes itself."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from flask import Blueprint, Response, g, request
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+from ..engine import EngineError
+from ..engine.runner import Job
+from .app import service
+from .ops import text_response
+
+bp = Blueprint("sparql", __name__)
+
+READ_ONLY = ("This endpoint is read-only: SPARQL Update is not accepted (no update= parameter, "
+             "no application/sparql-update body).")
+ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*")
+QUERY_TYPES = "application/x-www-form-urlencoded or application/sparql-query"
+
+
+class ProtocolError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _charset_ok() -> bool:
+    charset = request.mimetype_params.get("charset", "utf-8").strip().lower()
+    return charset in {"utf-8", "utf8"}
+
+
+def read_request() -> tuple[list[str], MultiDict]:
+    """The query texts and the other parameters of a protocol request (GET or either POST form)."""
+    if request.method == "GET":
+        if "update" in request.args:
+            raise ProtocolError(403, READ_ONLY)
+        return request.args.getlist("query"), request.args
+    mimetype = request.mimetype
+    if mimetype == "application/x-www-form-urlencoded":
+        if not _charset_ok():
+            raise ProtocolError(415, "Form bodies must be UTF-8.")
+        form = request.form
+        if "update" in form or "update" in request.args:
+            raise ProtocolError(403, READ_ONLY)
+        return form.getlist("query") + request.args.getlist("query"), CombinedMultiDict([request.args, form])
+    if mimetype == "application/sparql-query":
+        if not _charset_ok():
+            raise ProtocolError(415, "application/sparql-query bodies must be UTF-8 "
+                                     f"(charset={request.mimetype_params.get('charset')} given).")
+        try:
+            text = request.get_data(cache=False).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError(400, "The query is not valid UTF-8.") from None
+        return [text] + request.args.getlist("query"), request.args
+    if mimetype == "application/sparql-update":
+        raise ProtocolError(403, READ_ONLY)
+    if not mimetype:
+        raise ProtocolError(415, f"POST needs a Content-Type: {QUERY_TYPES}.")
+    raise ProtocolError(415, f"Unsupported Content-Type {mimetype}: use {QUERY_TYPES}.")
+
+
+def _graph_list(params: MultiDict, name: str) -> list[str] | None:
+    values = params.getlist(name)
+    for value in values:
+        if not ABSOLUTE_IRI.fullmatch(value):
+            raise ProtocolError(400, f"{name} must be an absolute IRI, got {value!r}.")
+    return values or None
+
+
+def variant_tag(*parts: object) -> str:
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{service().release.etag[:16]}-{digest}"
+
+
+def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Response:
+    svc = service()
+    limit = svc.settings["max_query_chars"]
+    if len(text) > limit:
+        raise ProtocolError(400, f"Query too long: {len(text)} characters, at most {limit} accepted.")
+    default_graphs = _graph_list(params, "default-graph-uri")
+    named_graphs = _graph_list(params, "named-graph-uri")
+    fmt = params.get("format")
+    base = request.base_url
+    etag = variant_tag(text, default_graphs, named_graphs, accept, fmt, base)
+    g.log_extra = {"query_sha": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]}
+    if request.method == "GET" and etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{etag}"', "Vary": "Accept"})
+    try:
+        answer = svc.run(Job(text, base, accept, fmt, default_graphs, named_graphs))
+    except EngineError as exc:
+        response = text_response(exc.status, exc.message, {"Retry-After": "1"} if exc.status == 503 else None)
+        response.headers["Vary"] = "Accept"
+        return response
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    response.headers["Vary"] = "Accept"
+    g.log_extra.update(rows=answer.rows, truncated=answer.truncated)
+    if answer.status == 200:
+        response.headers["ETag"] = f'"{etag}"'
+        response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
+        if answer.rows is not None:
+            response.headers["MRKG-Rows"] = str(answer.rows)
+        if answer.truncated:
+            response.headers["MRKG-Truncated"] = "true"
+            response.headers["MRKG-Row-Limit"] = str(svc.settings["max_rows"])
+    return response
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Response:
+    try:
+        queries, params = read_request()
+        if not queries:
+            if request.method == "GET":
+                from .describe import service_description
+
+                return service_description()
+            raise ProtocolError(400, "Missing query: send query=... (form) or an application/sparql-query body.")
+        if len(queries) > 1:
+            raise ProtocolError(400, f"Exactly one query expected, got {len(queries)}.")
+        return answer_query(queries[0], params, accept=request.headers.get("Accept"))
+    except ProtocolError as exc:
+        return text_response(exc.status, exc.message)

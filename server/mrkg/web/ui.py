@@ -1,0 +1,104 @@
+"""The query UI at /: YASGUI served from the project itself when `mrkg assets` installed it, otherwise (and
+without JavaScript) a plain form that runs the query on the server and shows a results table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint, Response, render_template, request
+
+from ..engine import EngineError
+from ..engine.runner import Job
+from .app import PACKAGE_DIR, PREFIX_MAP, service
+
+bp = Blueprint("ui", __name__)
+
+VENDOR_DIR = PACKAGE_DIR / "static" / "vendor"
+YASGUI_FILES = ("yasgui/yasgui.min.js", "yasgui/yasgui.min.css")
+PREFERRED_PREFIXES = ("mrkg", "ent", "claim", "src", "graph", "rdf", "rdfs", "owl", "xsd", "skos", "prov", "oa", "dct",
+                      "schema", "void", "dcat")
+
+
+def yasgui_installed() -> bool:
+    return all((VENDOR_DIR / name).is_file() for name in YASGUI_FILES)
+
+
+def prefix_block() -> str:
+    names = [n for n in PREFERRED_PREFIXES if n in PREFIX_MAP] + sorted(set(PREFIX_MAP) - set(PREFERRED_PREFIXES))
+    return "".join(f"PREFIX {name}: <{PREFIX_MAP[name]}>\n" for name in names)
+
+
+def load_examples(folder: Path | None) -> list[dict]:
+    """The competency questions (queries/*.rq) as {name, title, description, query}; none if the folder is absent."""
+    if folder is None or not folder.is_dir():
+        return []
+    from ..queries import read_query
+
+    examples = []
+    for path in sorted(folder.glob("*.rq")):
+        try:
+            item = read_query(path)
+        except (ValueError, OSError, UnicodeDecodeError):
+            continue
+        examples.append({"name": item.name, "title": item.title, "description": item.description,
+                         "query": item.text})
+    return examples
+
+
+def _cell(term: dict | None) -> dict:
+    if term is None:
+        return {"text": ""}
+    value = term["value"]
+    if term["type"] == "uri":
+        for name, namespace in PREFIX_MAP.items():
+            if value.startswith(namespace) and "/" not in value[len(namespace):]:
+                return {"text": f"{name}:{value[len(namespace):]}", "href": local_href(value)}
+        return {"text": value, "href": local_href(value)}
+    if term["type"] == "bnode":
+        return {"text": "_:" + value}
+    suffix = f"@{term['xml:lang']}" if "xml:lang" in term else ""
+    return {"text": value + suffix}
+
+
+def local_href(iri: str) -> str:
+    from ..namespaces import BASE
+
+    return "/" + iri[len(BASE):] if iri.startswith(BASE) else iri
+
+
+def run_for_page(query: str) -> dict:
+    """Run a query for the plain page: a table, a boolean, RDF text or an error message."""
+    try:
+        answer = service().run(Job(query, base=request.host_url + "sparql", accept="application/sparql-results+json, "
+                                   "text/turtle;q=0.9"))
+    except EngineError as exc:
+        return {"error": exc.message}
+    if answer.status != 200:
+        return {"error": answer.body.decode("utf-8", "replace").strip()}
+    if answer.form in {"CONSTRUCT", "DESCRIBE"}:
+        return {"rdf": answer.body.decode("utf-8"), "truncated": answer.truncated}
+    doc = json.loads(answer.body)
+    if "boolean" in doc:
+        return {"boolean": doc["boolean"]}
+    variables = doc["head"]["vars"]
+    rows = [[_cell(b.get(v)) for v in variables] for b in doc["results"]["bindings"]]
+    return {"variables": variables, "rows": rows, "truncated": answer.truncated}
+
+
+@bp.get("/")
+def index() -> Response:
+    svc = service()
+    examples = load_examples(svc.queries_dir)
+    query = request.args.get("query")
+    chosen = request.args.get("example")
+    loading = chosen and (query is None or request.args.get("load"))  # the no-JavaScript "Load" button
+    if loading:
+        query = next((e["query"] for e in examples if e["name"] == chosen), query)
+    result = run_for_page(query) if query and not loading else None
+    config = {"endpoint": request.host_url + "sparql", "prefixes": PREFIX_MAP, "prefixBlock": prefix_block(),
+              "examples": examples}
+    html = render_template("index.html", svc=svc, examples=examples, chosen=chosen,
+                           query=query if query is not None else prefix_block() + "\nSELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
+                           result=result, config=config, yasgui=yasgui_installed())
+    return Response(html, mimetype="text/html")
