@@ -81,10 +81,10 @@ class MemoryBackend(Backend):
         # The query's own dataset clause is never handed to rdflib (it would fetch FROM IRIs): the worker turned
         # it into ``dataset`` already, resolved here against the store's graphs only.
         if dataset is None:
-            ctx = QueryContext(self.dataset)
+            ctx = QueryContext(self.dataset, initBindings={})
         else:
             ds, default = self._restricted(dataset)
-            ctx = QueryContext(ds)
+            ctx = QueryContext(ds, initBindings={})
             ctx.graph = default
         ctx.prologue = query.prepared.prologue
         result = evalPart(ctx, query.prepared.algebra)

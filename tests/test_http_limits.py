@@ -1,0 +1,69 @@
+"""Limits that hold, on a real `mrkg serve` for every engine: a hostile query is stopped at the time limit (503, not
+a truncated 200) while small queries from other clients keep answering fast; workers come back after a kill."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from conftest import ENDPOINT_LIMITS
+
+TIMEOUT = ENDPOINT_LIMITS["query_timeout"]
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+SMALL = "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }"
+
+
+def get(server, query: str, accept: str = "application/sparql-results+json") -> tuple[int, str, float]:
+    url = server.endpoint + "?" + urllib.parse.urlencode({"query": query})
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": accept}), timeout=60) as response:
+            return response.status, response.read().decode(), time.monotonic() - started
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(), time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_get_sparql_hostile_query_stopped_small_queries_fast(live_server):
+    hostile: dict = {}
+
+    def run_hostile():
+        hostile["result"] = get(live_server, CARTESIAN)
+
+    thread = threading.Thread(target=run_hostile)
+    thread.start()
+    time.sleep(0.3)
+    small = [get(live_server, SMALL) for _ in range(10)]
+    thread.join(timeout=TIMEOUT + 30)
+    status, body, elapsed = hostile["result"]
+    assert status == 503, body
+    assert "time limit" in body
+    assert elapsed < TIMEOUT + 3
+    assert all(s == 200 for s, _, _ in small)
+    assert max(t for _, _, t in small) < 1.0, [round(t, 3) for _, _, t in small]
+    # the killed worker was replaced: the pool answers again at full size
+    assert all(get(live_server, SMALL)[0] == 200 for _ in range(5))
+
+
+@pytest.mark.slow
+def test_get_sparql_hostile_queries_never_truncated_200(live_server):
+    queries = [
+        "SELECT (COUNT(*) AS ?n) WHERE { ?s (<urn:x>|!<urn:x>)* ?o }",
+        'SELECT * WHERE { VALUES ?l { "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab" } FILTER regex(?l, "^(a+)+$") }',
+        "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
+    ]
+    for query in queries:
+        status, body, elapsed = get(live_server, query)
+        assert status in {200, 503}, body
+        assert elapsed < TIMEOUT + 3
+        if status == 200:
+            assert body.rstrip().endswith("}")  # complete JSON, never a cut-off document
+
+
+def test_get_health_after_hostile(live_server):
+    with urllib.request.urlopen(live_server.url + "/health", timeout=10) as response:
+        assert response.status == 200

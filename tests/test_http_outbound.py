@@ -1,0 +1,80 @@
+"""No outbound request, ever: a listener on 127.0.0.1 is named by SERVICE, FROM, FROM NAMED, default-graph-uri,
+named-graph-uri and LOAD in requests to a real `mrkg serve`, for every engine, and must see no connection."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+
+@pytest.fixture
+def listener():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    sock.setblocking(False)
+    yield sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+def _send(server, method: str, params: dict | None = None, body: bytes | None = None, content_type: str | None = None):
+    url = server.endpoint + ("?" + urllib.parse.urlencode(params) if params else "")
+    request = urllib.request.Request(url, data=body, method=method,
+                                     headers={"Content-Type": content_type} if content_type else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _connections(sock: socket.socket) -> int:
+    accepted = 0
+    deadline = time.monotonic() + 1.0  # a late, asynchronous fetch would still be caught
+    while time.monotonic() < deadline:
+        try:
+            conn, _ = sock.accept()
+            conn.close()
+            accepted += 1
+        except BlockingIOError:
+            time.sleep(0.05)
+    return accepted
+
+
+def test_get_sparql_no_outbound_connection(live_server, listener):
+    sock, there = listener
+    queries = [
+        f"SELECT * WHERE {{ SERVICE <{there}/sparql> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ SERVICE SILENT <{there}/sparql> {{ ?s ?p ?o }} }}",
+        f"SELECT * WHERE {{ ?x ?y ?z FILTER EXISTS {{ SERVICE SILENT <{there}/e> {{ ?s ?p ?o }} }} }}",
+        f"SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE SILENT <{there}/sub> {{ ?s ?p ?o }} }} }} }}",
+        f"SELECT * FROM <{there}/from> WHERE {{ ?s ?p ?o }}",
+        f"SELECT * FROM NAMED <{there}/named> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        f"ASK FROM <{there}/ask> {{ ?s ?p ?o }}",
+        f"CONSTRUCT {{ ?s ?p ?o }} FROM <{there}/construct> WHERE {{ ?s ?p ?o }}",
+        f"DESCRIBE <{there}/describe>",
+        f"LOAD <{there}/load>",
+        f"LOAD SILENT <{there}/load> INTO GRAPH <urn:x>",
+    ]
+    statuses = []
+    for query in queries:
+        statuses.append(_send(live_server, "GET", {"query": query}))
+        statuses.append(_send(live_server, "POST", body=query.encode(), content_type="application/sparql-query"))
+    for params in ({"default-graph-uri": f"{there}/dg"}, {"named-graph-uri": f"{there}/ng"}):
+        statuses.append(_send(live_server, "GET", {"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 1", **params}))
+        statuses.append(_send(live_server, "POST", body=urllib.parse.urlencode(
+            {"query": "ASK { GRAPH ?g { ?s ?p ?o } }", **params}).encode(),
+            content_type="application/x-www-form-urlencoded"))
+    statuses.append(_send(live_server, "POST", body=f"LOAD <{there}/u>".encode(),
+                          content_type="application/sparql-update"))
+    statuses.append(_send(live_server, "POST", body=urllib.parse.urlencode({"update": f"LOAD <{there}/u>"}).encode(),
+                          content_type="application/x-www-form-urlencoded"))
+    statuses.append(_send(live_server, "GET", {"update": f"LOAD <{there}/u>"}))
+    assert _connections(sock) == 0, f"{live_server.engine} engine connected to the listener"
+    assert all(s < 500 for s in statuses), statuses
+    assert all(s >= 400 for s in statuses[:4]), "SERVICE must be refused"
