@@ -75,7 +75,10 @@ def test_different_starting_doses_are_a_single_value_conflict():
     facts = _facts(_dose("001", "a", "starting", "5 mg 3 times daily", amount=5, times_per_day=3),
                    _dose("003", "b", "starting", "10mg three times daily", amount=10, times_per_day=3),
                    _dose("000", "c", "starting", "5 milligrams three times a day", amount=5, times_per_day=3))
-    assert _kinds(facts) == [("single-value", ("000-c", "003-b")), ("single-value", ("001-a", "003-b"))]
+    # One conflict for the drug's starting dose, linking every claim that disagrees with another source.
+    assert _kinds(facts) == [("single-value", ("000-c", "001-a", "003-b"))]
+    (conflict,) = find_conflicts(facts)
+    assert sorted((a.full_id, b.full_id) for a, b in conflict.links()) == [("000-c", "003-b"), ("001-a", "003-b")]
 
 
 def test_a_stated_daily_total_equal_to_a_derived_one_is_no_conflict():
@@ -89,7 +92,7 @@ def test_usual_dose_reaching_another_sources_maximum_is_a_single_value_conflict(
                    _dose("000", "usual", "usual", "10 milligrams up to three times daily", amount=10, times_per_day=3),
                    _dose("003", "low", "usual", "5 mg three times daily", amount=5, times_per_day=3))
     # 000's usual dose equals 001's maximum; 000 and 003 also give different usual doses.
-    assert _kinds(facts) == [("single-value", ("000-usual", "001-max")), ("single-value", ("000-usual", "003-low"))]
+    assert sorted(_kinds(facts)) == [("single-value", ("000-usual", "001-max")), ("single-value", ("000-usual", "003-low"))]
 
 
 @pytest.mark.parametrize("one,other,conflict", [
@@ -97,6 +100,8 @@ def test_usual_dose_reaching_another_sources_maximum_is_a_single_value_conflict(
     (_value("duration", "2-3 weeks", "wk", min=2, max=3), _value("duration", "1-2 months", "mo", min=1, max=2), True),
     (_value("duration", "months or years"), _value("duration", "1-2 months, or until you stop"), True),
     (_value("duration", "Months or years"), _value("duration", "months  or years"), False),
+    (_value("duration", "short-term"), _value("duration", "2-3 weeks", "wk", min=2, max=3), False),
+    (_value("duration", "no longer than two to three weeks", "wk", max=3), _value("duration", "2-3 weeks", "wk", min=2, max=3), False),
 ])
 def test_durations_of_use_that_differ_are_a_single_value_conflict(one, other, conflict):
     facts = _facts(_claim("001", "a", "duration", value=one), _claim("000", "b", "duration", value=other))
@@ -114,3 +119,15 @@ def test_conflicts_become_nodes_linking_both_claims():
     assert set(g.objects(nodes[0], MRKG.conflictingClaim)) == {CLAIM["000-sedates"], CLAIM["004-no-sedation"]}
     assert (CLAIM["000-sedates"], MRKG.conflictsWith, CLAIM["004-no-sedation"]) in g
     assert (CLAIM["004-no-sedation"], MRKG.conflictsWith, CLAIM["000-sedates"]) in g
+
+
+def test_a_negated_risk_disagrees_with_an_affirmed_withdrawal_effect():
+    facts = _facts(_claim("000", "no-same-risk", "risk", subject="cyclobenzaprine", obj="withdrawal-symptoms",
+                          negated=True, entity_qualifiers={"comparator": "baclofen"}),
+                   _claim("002", "withdrawal", "withdrawal", subject="cyclobenzaprine", obj="withdrawal-symptoms"))
+    assert _kinds(facts) == [("polarity", ("000-no-same-risk", "002-withdrawal"))]
+
+
+def test_an_affirmed_risk_and_an_affirmed_effect_agree():
+    facts = _facts(_claim("000", "risk", "risk", obj="seizure"), _claim("002", "effect", "adverse-effect", obj="seizure"))
+    assert _kinds(facts) == []
