@@ -1,0 +1,260 @@
+"""The one contract every query engine keeps (parametrized over engine.BACKENDS), the guard, and the worker pool."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_DATA
+
+from mrkg.engine import BACKENDS, ConfigurationError, QueryError, backend_for_store, open_backend
+from mrkg.engine.base import DatasetSpec
+from mrkg.engine.guard import Limits, check_query
+from mrkg.engine.pool import WorkerPool
+from mrkg.engine.runner import Job, Runner
+from mrkg.web.app import PREFIX_MAP
+
+G1, G2 = "urn:test:g1", "urn:test:g2"
+
+
+def _local_backend(name: str, tmp_path):
+    """A backend holding two small graphs; engines without an in-process store need their own fixture here."""
+    if name not in {"oxigraph", "memory"}:
+        pytest.skip(f"no local test store for the {name!r} engine in this contract test")
+    data = tmp_path / "data.nq"
+    data.write_text(
+        f'<urn:a> <urn:p> "one" <{G1}> .\n<urn:a> <urn:q> <urn:b> <{G1}> .\n'
+        f'<urn:b> <urn:p> "two"@en <{G2}> .\n<urn:c> <urn:p> "3"^^<http://www.w3.org/2001/XMLSchema#integer> <{G2}> .\n')
+    backend = open_backend(name)
+    backend.load(data)
+    return backend
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request, tmp_path):
+    return _local_backend(request.param, tmp_path)
+
+
+def guarded(text: str):
+    return check_query(text, base="http://localhost/sparql", prefixes={}, limits=Limits())
+
+
+def test_backend_graph_names_and_size(backend):
+    assert backend.graph_names() == [G1, G2]
+    assert len(backend) == 4
+
+
+def test_backend_select_union_default_graph(backend):
+    variables, rows = backend.evaluate(guarded("SELECT ?s ?o WHERE { ?s <urn:p> ?o } ORDER BY ?s"), None, {})
+    assert variables == ["s", "o"]
+    assert [(r[0].value, r[1].value) for r in rows] == [("urn:a", "one"), ("urn:b", "two"), ("urn:c", "3")]
+
+
+def test_backend_select_unbound_is_none(backend):
+    _, rows = backend.evaluate(guarded("SELECT ?s ?x WHERE { ?s <urn:p> ?o OPTIONAL { ?s <urn:q> ?x } } ORDER BY ?s"),
+                               None, {})
+    assert [r[1] is None for r in rows] == [False, True, True]
+
+
+def test_backend_literal_terms(backend):
+    _, rows = backend.evaluate(guarded("SELECT ?o WHERE { ?s <urn:p> ?o } ORDER BY ?s"), None, {})
+    one, two, three = (r[0] for r in rows)
+    assert two.language == "en"
+    assert three.datatype.value == "http://www.w3.org/2001/XMLSchema#integer"
+    assert one.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
+
+
+def test_backend_ask(backend):
+    assert backend.evaluate(guarded("ASK { <urn:a> <urn:q> <urn:b> }"), None, {}) is True
+    assert backend.evaluate(guarded("ASK { <urn:b> <urn:q> <urn:a> }"), None, {}) is False
+
+
+def test_backend_construct(backend):
+    triples = list(backend.evaluate(guarded("CONSTRUCT { ?o <urn:r> ?s } WHERE { ?s <urn:q> ?o }"), None, {}))
+    assert [(t.subject.value, t.predicate.value, t.object.value) for t in triples] == [("urn:b", "urn:r", "urn:a")]
+
+
+def test_backend_describe(backend):
+    triples = list(backend.evaluate(guarded("DESCRIBE <urn:a>"), None, {}))
+    assert {t.predicate.value for t in triples if t.subject.value == "urn:a"} == {"urn:p", "urn:q"}
+
+
+def test_backend_dataset_default_graph(backend):
+    _, rows = backend.evaluate(guarded("SELECT ?s WHERE { ?s ?p ?o }"), DatasetSpec((G2,), ()), {})
+    assert sorted(r[0].value for r in rows) == ["urn:b", "urn:c"]
+
+
+def test_backend_dataset_named_graphs_only(backend):
+    query = guarded("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert [r[0].value for r in backend.evaluate(query, DatasetSpec((), (G1,)), {})[1]] == [G1]
+    assert list(backend.evaluate(guarded("SELECT * WHERE { ?s ?p ?o }"), DatasetSpec((), (G1,)), {})[1]) == []
+
+
+def test_backend_dataset_unknown_graph_empty(backend):
+    spec = DatasetSpec(("http://127.0.0.1:9/nothing",), ("file:///etc/passwd",))
+    assert list(backend.evaluate(guarded("SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"),
+                                 spec, {})[1]) == []
+
+
+def test_backend_graph_variable_excludes_default(backend):
+    _, rows = backend.evaluate(guarded("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"), None, {})
+    assert [r[0].value for r in rows] == [G1, G2]
+
+
+def test_backend_rejects_unsafe_file_types(backend, tmp_path):
+    path = tmp_path / "x.jsonld"
+    path.write_text("{}")
+    with pytest.raises(ValueError):
+        backend.load(path)
+
+
+def test_backend_for_store_objects():
+    from pyoxigraph import Store
+    from rdflib import Dataset
+
+    assert backend_for_store(Store()).name == "oxigraph"
+    assert backend_for_store(Dataset()).name == "memory"
+    with pytest.raises(ConfigurationError):
+        backend_for_store(object())
+    with pytest.raises(ConfigurationError):
+        open_backend("nope")
+
+
+# --- the runner: the same answers through every engine ------------------------------------------------
+
+def test_runner_same_json_for_every_engine(tmp_path):
+    answers = set()
+    for name in ("oxigraph", "memory"):
+        runner = Runner(_local_backend(name, tmp_path), limits=Limits(), prefixes={}, max_rows=10)
+        answer = runner.run(Job("SELECT ?s ?o WHERE { ?s <urn:p> ?o } ORDER BY ?s", format="json"))
+        answers.add(answer.body)
+    assert len(answers) == 1
+
+
+@pytest.mark.parametrize("key", ["json", "xml", "csv", "tsv"])
+def test_runner_row_cap(backend, key):
+    runner = Runner(backend, limits=Limits(), prefixes={}, max_rows=2)
+    answer = runner.run(Job("SELECT * WHERE { ?s ?p ?o }", format=key))
+    assert answer.status == 200 and answer.truncated and answer.rows == 2
+
+
+# --- the guard -----------------------------------------------------------------------------------------
+
+def test_guard_collects_from_clauses():
+    query = guarded(f"SELECT * FROM <{G1}> FROM NAMED <{G2}> WHERE {{ ?s ?p ?o }}")
+    assert (query.form, query.from_graphs, query.from_named) == ("SELECT", [G1], [G2])
+
+
+def test_guard_service_allowlist():
+    allowed = Limits(service_allowlist=frozenset({"http://example.org/sparql"}))
+    check_query("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", base=None, prefixes={},
+                limits=allowed)
+    with pytest.raises(QueryError) as info:
+        check_query("SELECT * WHERE { SERVICE <http://example.org/other> { ?s ?p ?o } }", base=None, prefixes={},
+                    limits=allowed)
+    assert info.value.status == 403
+
+
+def test_guard_recursion_is_a_400_or_parses():
+    text = "SELECT * WHERE { " + " ".join(f"?s <urn:p{i}> ?o{i} ." for i in range(400)) + " }"
+    try:
+        check_query(text, base=None, prefixes={}, limits=Limits())
+    except QueryError as exc:
+        assert exc.status == 400
+
+
+# --- the pool -------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def pool(tmp_path):
+    backend = _local_backend("oxigraph", tmp_path)
+    with open(tmp_path / "bulk.nt", "w") as out:
+        out.writelines(f"<urn:s{i}> <urn:p> <urn:o{i}> .\n" for i in range(300))
+    backend.load(tmp_path / "bulk.nt", graph=BULK_GRAPH)
+    pool = WorkerPool(Runner(backend, limits=Limits(), prefixes=PREFIX_MAP, max_rows=10), size=1, timeout=1.5,
+                      queue_timeout=0.5).start()
+    yield pool
+    pool.close()
+
+
+HOSTILE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def test_pool_answers(pool):
+    answer = pool.run(Job(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{BULK_GRAPH}> {{ ?s ?p ?o }} }}", format="json"))
+    assert json.loads(answer.body)["results"]["bindings"][0]["n"]["value"] == str(BULK_SIZE)
+
+
+def test_pool_timeout_kills_and_replaces_worker(pool):
+    from mrkg.engine import QueryTimeoutError
+
+    started = time.monotonic()
+    with pytest.raises(QueryTimeoutError):
+        pool.run(Job(HOSTILE))
+    assert time.monotonic() - started < 3
+    assert pool.run(Job("ASK {}")).status == 200  # a fresh worker
+
+
+def test_pool_bounds_concurrent_queries(pool):
+    from mrkg.engine import BusyError, QueryTimeoutError
+
+    def hostile():
+        with pytest.raises(QueryTimeoutError):
+            pool.run(Job(HOSTILE))
+
+    thread = threading.Thread(target=hostile)
+    thread.start()
+    time.sleep(0.3)
+    with pytest.raises(BusyError):  # the only worker is busy: wait at most queue_timeout, then 503
+        pool.run(Job("ASK {}"))
+    thread.join()
+
+
+def test_pool_worker_crash_is_a_503(pool):
+    from mrkg.engine import EngineError
+
+    def killer():
+        time.sleep(0.3)
+        for pid in _children(pool.zygote_pid):
+            os.kill(pid, signal.SIGKILL)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    with pytest.raises(EngineError) as info:
+        pool.run(Job(HOSTILE))
+    thread.join()
+    assert info.value.status == 503
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def test_pool_close_stops_every_process(tmp_path):
+    pool = WorkerPool(Runner(_local_backend("oxigraph", tmp_path), limits=Limits(), prefixes={}, max_rows=1),
+                      size=2).start()
+    assert pool.run(Job("ASK {}")).status == 200
+    zygote = pool.zygote_pid
+    workers = _children(zygote)
+    assert len(workers) == 2
+    pool.close()
+    time.sleep(0.3)
+    assert not any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+                   for pid in workers)
+
+
+def test_endpoint_data_readme_exists():
+    assert (ENDPOINT_DATA / "README.md").is_file()

@@ -1,0 +1,218 @@
+"""The routes around /sparql, method × endpoint × condition, for every engine: /, /void, /health, /download/,
+linked-data pages."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+import pytest
+
+BACLOFEN = "/entity/baclofen"
+NEGATED = "/claim/001-baclofen-not-benzodiazepine"
+
+
+# --- the query UI -----------------------------------------------------------------------------------
+
+def test_get_index_html(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Drugs and their labels" in page  # examples come from queries_dir
+    assert "PREFIX mrkg: &lt;https://w3id.org/mrkg/ontology/&gt;" in page  # prefixes preloaded
+    assert "cdn" not in page.lower() and "https://" not in page.split("<body>")[0]
+
+
+def test_get_index_plain_form_runs_query(client):
+    response = client.get("/", query_string={"query": "SELECT ?d WHERE { ?d a mrkg:Drug } ORDER BY ?d"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<th>?d</th>" in page
+    assert 'href="/entity/baclofen"' in page
+
+
+def test_get_index_plain_form_load_example(client):
+    response = client.get("/", query_string={"example": "02-negated", "load": "1", "query": "old text"})
+    page = response.get_data(as_text=True)
+    assert "mrkg:polarity mrkg:Negated" in page
+    assert 'id="results"' not in page
+
+
+def test_get_index_plain_form_shows_error(client):
+    page = client.get("/", query_string={"query": "SELECT * WHERE {"}).get_data(as_text=True)
+    assert 'class="error"' in page
+
+
+def test_get_index_plain_form_ask(client):
+    page = client.get("/", query_string={"query": "ASK { ?s ?p ?o }"}).get_data(as_text=True)
+    assert "Answer: <strong>true</strong>" in page
+
+
+def test_get_static_ui_script(client):
+    response = client.get("/static/mrkg-ui.js")
+    assert response.status_code == 200
+
+
+# --- VoID and health ----------------------------------------------------------------------------------
+
+def test_get_void_turtle_licence_and_version(client):
+    response = client.get("/void", headers={"Accept": "text/turtle"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/turtle"
+    assert b"creativecommons.org/licenses/by/4.0" in response.data
+    assert b"test-1" in response.data
+
+
+def test_get_void_jsonld(client):
+    response = client.get("/.well-known/void", headers={"Accept": "application/ld+json"})
+    assert response.mimetype == "application/ld+json"
+    json.loads(response.data)
+
+
+def test_get_void_unacceptable_406(client):
+    assert client.get("/void", headers={"Accept": "text/html"}).status_code == 406
+
+
+def test_get_health(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["status"] == "ok" and body["version"] == "test-1"
+    assert body["engine"] in {"oxigraph", "memory"}
+
+
+def test_get_unknown_route_404_text(client):
+    response = client.get("/nothing/here")
+    assert response.status_code == 404
+    assert response.mimetype == "text/plain"
+
+
+# --- downloads -----------------------------------------------------------------------------------------
+
+def test_get_download_listing_html(client):
+    response = client.get("/download/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "mrkg.trig.gz" in response.get_data(as_text=True)
+
+
+def test_get_download_listing_json_checksums(client, endpoint_build):
+    response = client.get("/download/", headers={"Accept": "application/json"})
+    files = response.get_json()["files"]
+    data = (endpoint_build / "mrkg.trig").read_bytes()
+    assert files["mrkg.trig"]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert "SHA256SUMS" in files
+
+
+def test_get_download_file_matches_checksum(client, endpoint_build):
+    response = client.get("/download/mrkg.trig")
+    assert response.status_code == 200
+    assert response.mimetype == "application/trig"
+    assert hashlib.sha256(response.data).hexdigest() == response.headers["MRKG-SHA256"]
+    assert "Content-Encoding" not in response.headers
+
+
+def test_get_download_gzip_encoding(client, endpoint_build):
+    response = client.get("/download/mrkg.trig", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert gzip.decompress(response.data) == (endpoint_build / "mrkg.trig").read_bytes()
+
+
+def test_get_download_gz_file(client):
+    response = client.get("/download/mrkg.trig.gz")
+    assert response.status_code == 200
+    assert response.mimetype == "application/gzip"
+
+
+def test_get_download_sha256sums(client):
+    response = client.get("/download/SHA256SUMS")
+    assert response.status_code == 200
+    assert b"mrkg.trig" in response.data
+
+
+def test_get_download_if_none_match_304(client):
+    first = client.get("/download/mrkg.trig")
+    again = client.get("/download/mrkg.trig", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize("name", ["nothing.ttl", "..%2Fmanifest.json", "mrkg.nq"])
+def test_get_download_unknown_404(client, name):
+    # mrkg.nq is served only when the manifest lists it; the test build lists it
+    response = client.get(f"/download/{name}")
+    assert response.status_code == (200 if name == "mrkg.nq" else 404)
+
+
+# --- linked-data pages -------------------------------------------------------------------------------------
+
+def test_get_entity_html(client):
+    response = client.get(BACLOFEN, headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "<h1 id=\"title\">baclofen</h1>" in page
+    assert "drug class claim" in page and "adverse effect claim" in page  # grouped by kind
+    assert "Baclofen is not a benzodiazepine." in page  # the quote
+    assert 'class="badge negated"' in page  # negated claim shown
+    assert "hedged: “may”" in page  # hedge cue
+    assert 'class="badge conflict"' in page and "polarity conflict" in page  # conflict shown
+    assert 'href="/source/001"' in page  # the source
+
+
+def test_get_entity_default_html(client):
+    assert client.get(BACLOFEN).mimetype == "text/html"
+
+
+@pytest.mark.parametrize("media_type", ["text/turtle", "application/ld+json", "application/n-triples",
+                                        "application/rdf+xml"])
+def test_get_entity_rdf(client, media_type):
+    response = client.get(BACLOFEN, headers={"Accept": media_type})
+    assert response.status_code == 200
+    assert response.mimetype == media_type
+    assert b"Lioresal" in response.data
+    assert response.headers["Vary"] == "Accept"
+
+
+def test_get_entity_format_param(client):
+    response = client.get(BACLOFEN, query_string={"format": "jsonld"})
+    assert response.mimetype == "application/ld+json"
+    assert any(node.get("@id", "").endswith("/entity/baclofen") for node in json.loads(response.data))
+
+
+def test_get_entity_unacceptable_406(client):
+    assert client.get(BACLOFEN, headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_get_entity_unknown_404(client):
+    assert client.get("/entity/no-such-drug").status_code == 404
+    assert client.get("/entity/no-such-drug", headers={"Accept": "text/turtle"}).status_code == 404
+
+
+def test_get_entity_if_none_match_304(client):
+    first = client.get(BACLOFEN)
+    assert client.get(BACLOFEN, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
+def test_get_claim_html(client):
+    page = client.get(NEGATED).get_data(as_text=True)
+    assert "baclofen is not a benzodiazepine" in page
+    assert "conflicts with" in page and "/claim/002-baclofen-benzodiazepine" in page
+
+
+def test_get_source_html(client):
+    page = client.get("/source/001").get_data(as_text=True)
+    assert "Test source one" in page
+    assert "Baclofen may cause drowsiness." in page
+
+
+def test_get_conflict_html(client):
+    response = client.get("/conflict/baclofen-benzodiazepine")
+    assert response.status_code == 200
+    assert "sources disagree" in response.get_data(as_text=True)
+
+
+def test_get_page_rejects_iri_injection(client):
+    assert client.get("/entity/x%3E%20%3Fp%20%3Fo%20%7D%20%23").status_code == 404
