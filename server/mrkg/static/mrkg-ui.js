@@ -15,9 +15,8 @@
   }
 
   if (window.Yasgui) {
+    // YASGUI edits and runs queries; results the server rendered for a ?query= link stay below it.
     document.getElementById("plain-editor").hidden = true;
-    var results = document.getElementById("results");
-    if (results) results.hidden = true;
     var yasgui = new window.Yasgui(document.getElementById("yasgui"), {
       requestConfig: { endpoint: config.endpoint, method: "POST" },
       copyEndpointOnNewTab: false,

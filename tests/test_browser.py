@@ -1,0 +1,100 @@
+"""The query UI and an entity page in Debian's headless Chromium against a real `mrkg serve`: pick an example query,
+run it, see its rows; and nothing is fetched from anywhere but the server itself (no CDN)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import urllib.parse
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI must run the browser tests: install the Debian packages chromium and chromium-driver")
+        pytest.skip("chromium/chromedriver not installed (Debian packages chromium, chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                     f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    # The driver path is given explicitly, so selenium-manager never downloads anything.
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _requested_urls(driver) -> set[str]:
+    urls = set()
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.add(message["params"]["request"]["url"])
+    return urls
+
+
+def _wait(driver, condition, timeout: float = 20):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_ui_runs_example_query(browser, live_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get_log("performance")  # drop earlier entries
+    browser.get(live_server.url + "/")
+    Select(browser.find_element(By.ID, "example")).select_by_visible_text("Drugs and their labels")
+    if browser.execute_script("return !!window.mrkgYasgui"):
+        _wait(browser, lambda d: "mrkg:Drug" in d.execute_script("return window.mrkgYasgui.getTab().getQuery()"))
+        browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+        _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".yasr table tbody tr")) >= 2)
+        text = browser.find_element(By.CSS_SELECTOR, ".yasr table").text
+    else:  # the plain form (npm absent): the server runs the query and renders the table
+        browser.find_element(By.ID, "run").click()
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#results table tbody tr"))
+        text = browser.find_element(By.CSS_SELECTOR, "#results table").text
+    assert "baclofen" in text and "cyclobenzaprine" in text
+    hosts = {urllib.parse.urlsplit(url).netloc for url in _requested_urls(browser) if url.startswith("http")}
+    assert hosts <= {urllib.parse.urlsplit(live_server.url).netloc}, f"requests left the server: {hosts}"
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_plain_form_without_yasgui(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    query = urllib.parse.urlencode({"query": "SELECT ?d WHERE { ?d a mrkg:Drug } ORDER BY ?d"})
+    browser.get(f"{live_server.url}/?{query}")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#results table tbody tr")
+    assert [r.text for r in rows] == ["ent:baclofen", "ent:cyclobenzaprine"]
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_entity_page(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + "/entity/baclofen")
+    assert browser.find_element(By.ID, "title").text == "baclofen"
+    claims = browser.find_element(By.ID, "claims").text
+    assert "Baclofen is not a benzodiazepine." in claims
+    assert "negated" in claims and "conflict" in claims
+    browser.find_element(By.LINK_TEXT, "Test source one").click()
+    _wait(browser, lambda d: d.current_url.endswith("/source/001"))
+    assert "Baclofen may cause drowsiness." in browser.find_element(By.ID, "claims").text
