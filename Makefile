@@ -47,6 +47,7 @@ test: setup ## run the test suite
 	$(BIN)/python -m pytest
 
 bench: setup ## run the benchmarks (minutes; not part of make test)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
 	$(BIN)/mrkg bench
 
 clean: ## remove build/ and the virtual environment
