@@ -38,6 +38,19 @@ def to_oxigraph(term):
     raise TypeError(f"unsupported term {term!r}")
 
 
+def to_rdflib(term):
+    """A pyoxigraph term as an rdflib term, keeping the lexical form of literals."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language, normalize=False)
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
+    raise TypeError(f"unsupported term {term!r}")
+
+
 class MemoryBackend(Backend):
     name = "memory"
 
@@ -46,11 +59,19 @@ class MemoryBackend(Backend):
         self.dataset.default_union = True
 
     def load(self, path: Path, *, graph: str | None = None) -> None:
-        fmt = check_loadable(Path(path))
-        if graph:
-            self.dataset.graph(URIRef(graph)).parse(str(path), format=fmt)
-        else:
-            self.dataset.parse(str(path), format=fmt)
+        # Parsed by pyoxigraph (no fetching parser), added without rdflib's literal normalisation, so both engines
+        # answer with the lexical forms the data has ("10"^^xsd:decimal stays "10", not "10.0").
+        check_loadable(Path(path))
+        default = URIRef(graph) if graph else None
+        add = self.dataset.store.add
+        targets: dict = {}
+        for quad in ox.parse(path=str(path)):
+            name = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else None
+            key = URIRef(name) if name else default
+            target = targets.get(key)
+            if target is None:
+                target = targets[key] = self.dataset.graph(key) if key is not None else self.dataset.default_graph
+            add((to_rdflib(quad.subject), to_rdflib(quad.predicate), to_rdflib(quad.object)), target)
 
     def graph_names(self) -> list[str]:
         return sorted(str(g.identifier) for g in self.dataset.contexts()
