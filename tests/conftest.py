@@ -112,14 +112,17 @@ def _endpoint_quads() -> list:
 @pytest.fixture(scope="session")
 def endpoint_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A build folder (mrkg.nq, a dump with .gz, SHA256SUMS, void.ttl, manifest.json) of the endpoint test data."""
-    from pyoxigraph import RdfFormat, serialize
+    from pyoxigraph import RdfFormat, Triple, serialize
 
     out = tmp_path_factory.mktemp("endpoint") / "build"
     out.mkdir()
     quads = _endpoint_quads()
+    triples = [Triple(q.subject, q.predicate, q.object) for q in quads]
     files = {"mrkg.nq": (serialize(quads, format=RdfFormat.N_QUADS), "application/n-quads"),
-             "mrkg.trig": (serialize(quads, format=RdfFormat.TRIG), "application/trig")}
-    files["mrkg.trig.gz"] = (gzip.compress(files["mrkg.trig"][0], mtime=0), "application/trig")
+             "mrkg.trig": (serialize(quads, format=RdfFormat.TRIG), "application/trig"),
+             "mrkg.ttl": (serialize(triples, format=RdfFormat.TURTLE), "text/turtle")}
+    for name in ("mrkg.trig", "mrkg.ttl"):
+        files[name + ".gz"] = (gzip.compress(files[name][0], mtime=0), files[name][1])
     manifest = {"version": "test-1", "files": {}, "graphs": {}}
     for name, (data, media_type) in files.items():
         (out / name).write_bytes(data)
@@ -214,3 +217,4 @@ def live_server(request: pytest.FixtureRequest, endpoint_build: Path, tmp_path_f
     server = start_server(endpoint_build, request.param, log)
     yield server
     stop_server(server)
+
