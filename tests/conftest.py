@@ -218,3 +218,58 @@ def live_server(request: pytest.FixtureRequest, endpoint_build: Path, tmp_path_f
     yield server
     stop_server(server)
 
+
+# --- The remote engine (issue 6): the oxigraph server (PyPI `oxigraph`) on 127.0.0.1, once per dataset ------
+
+def _oxigraph_binary() -> str:
+    import shutil
+
+    local = Path(sys.executable).parent / "oxigraph"
+    found = str(local) if local.exists() else shutil.which("oxigraph")
+    if found is None:
+        pytest.fail("the oxigraph server is not installed: run `make setup` (it comes with the test extra)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def oxigraph_serve(tmp_path_factory: pytest.TempPathFactory):
+    """``oxigraph_serve(path)`` -> the query URL of `oxigraph serve-read-only --union-default-graph` over the
+    N-Quads file ``path``; one server per file for the whole session, all stopped at its end."""
+    servers: dict[Path, tuple[str, subprocess.Popen]] = {}
+
+    def serve(data: Path) -> str:
+        data = Path(data).resolve()
+        if data in servers:
+            return servers[data][0]
+        binary = _oxigraph_binary()
+        folder = tmp_path_factory.mktemp("oxigraph")
+        subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(data)], check=True,
+                       capture_output=True)
+        port = free_port()
+        log = (folder / "serve.log").open("wb")
+        process = subprocess.Popen([binary, "serve-read-only", "--location", str(folder / "db"), "--bind",
+                                    f"127.0.0.1:{port}", "--union-default-graph"], stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}/query"
+        servers[data] = (url, process)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                request = urllib.request.Request(url, data=b"query=ASK%7B%7D",
+                                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+                with urllib.request.urlopen(request, timeout=2):
+                    return url
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"oxigraph serve did not start: {(folder / 'serve.log').read_text()[-1000:]}") \
+                        from None
+                time.sleep(0.1)
+
+    yield serve
+    for _, process in servers.values():
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)

@@ -21,21 +21,33 @@ from mrkg.web.app import PREFIX_MAP
 G1, G2 = "urn:test:g1", "urn:test:g2"
 
 
+def _contract_data(folder):
+    data = folder / "data.nq"
+    data.write_text(
+        f'<urn:a> <urn:p> "one" <{G1}> .\n<urn:a> <urn:q> <urn:b> <{G1}> .\n'
+        f'<urn:b> <urn:p> "two"@en <{G2}> .\n<urn:c> <urn:p> "3"^^<http://www.w3.org/2001/XMLSchema#integer> <{G2}> .\n')
+    return data
+
+
 def _local_backend(name: str, tmp_path):
     """A backend holding two small graphs; engines without an in-process store need their own fixture here."""
     if name not in {"oxigraph", "memory"}:
         pytest.skip(f"no local test store for the {name!r} engine in this contract test")
-    data = tmp_path / "data.nq"
-    data.write_text(
-        f'<urn:a> <urn:p> "one" <{G1}> .\n<urn:a> <urn:q> <urn:b> <{G1}> .\n'
-        f'<urn:b> <urn:p> "two"@en <{G2}> .\n<urn:c> <urn:p> "3"^^<http://www.w3.org/2001/XMLSchema#integer> <{G2}> .\n')
     backend = open_backend(name)
-    backend.load(data)
+    backend.load(_contract_data(tmp_path))
     return backend
+
+
+@pytest.fixture(scope="session")
+def remote_contract_url(oxigraph_serve, tmp_path_factory):
+    """The same two graphs in the oxigraph server, for the remote engine (started once per session)."""
+    return oxigraph_serve(_contract_data(tmp_path_factory.mktemp("contract")))
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request, tmp_path):
+    if request.param == "remote":
+        return open_backend("remote", request.getfixturevalue("remote_contract_url"))
     return _local_backend(request.param, tmp_path)
 
 

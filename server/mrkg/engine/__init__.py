@@ -10,6 +10,7 @@ from .errors import BusyError, ConfigurationError, EngineError, QueryError, Quer
 BACKENDS: dict[str, str] = {
     "oxigraph": "mrkg.engine.oxigraph:OxigraphBackend",
     "memory": "mrkg.engine.memory:MemoryBackend",
+    "remote": "mrkg.engine.remote:RemoteBackend",
 }
 
 
