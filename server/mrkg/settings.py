@@ -33,7 +33,12 @@ def _bool(text: str) -> bool:
 SETTINGS: tuple[Setting, ...] = (
     Setting("sources", "../shared/sources", "Folder of the source texts that quotes are checked against."),
     Setting("build_dir", "build", "Folder the build writes and the server reads."),
-    Setting("store", "oxigraph", "Query engine: oxigraph (pyoxigraph) or memory (rdflib)."),
+    Setting("store", "oxigraph", "Query engine: oxigraph (pyoxigraph), memory (rdflib) or remote (the SPARQL "
+            "endpoint at remote_endpoint, holding the dumps)."),
+    Setting("remote_endpoint", "", "URL of the SPARQL 1.1 endpoint the remote engine queries (its default graph "
+            "must be the union of its graphs, e.g. `oxigraph serve --union-default-graph`)."),
+    Setting("cache_bytes", 64 * 1024 * 1024, "Bytes of complete query answers each HTTP worker keeps for repeated "
+            "queries (keyed by normalised query, format and dataset version); 0 turns the result cache off.", int),
     Setting("query_timeout", 10.0, "Seconds a query may run before its worker is killed (answer 503).", float),
     Setting("max_rows", 10000, "Result rows returned at most; more are cut and the response says so.", int),
     Setting("max_body_bytes", 1_000_000, "Largest request body accepted (413 above).", int),

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from .. import settings as settings_module
 from ..engine import ConfigurationError, backend_class, backend_for_store
 from ..engine.base import Backend
+from ..engine.cache import ResultCache
 from ..engine.guard import Limits
 from ..engine.pool import WorkerPool
 from ..engine.runner import Job, Runner
@@ -47,9 +48,12 @@ class Service:
     release: Release
     graphs: dict[str, int]  # named graph IRI -> triples
     queries_dir: Path | None
+    cache: ResultCache | None = None
 
     def run(self, job: Job):
-        return self.pool.run(job)
+        if self.cache is None:
+            return self.pool.run(job)
+        return self.cache.run(job, self.release.sha256, self.pool.run)
 
 
 def service() -> Service:
@@ -74,6 +78,7 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("max_offset", values["max_offset"] >= 0, "0 or more"),
         ("workers", values["workers"] >= 1, "at least 1"),
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
+        ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
     ]
     for name, ok, expected in checks:
         if not ok:
@@ -116,6 +121,8 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     """
     values, flask_config = _settings(config)
     folder = Path(values["build_dir"]).resolve()  # build/ is a symlink swapped by rebuilds: pin this one
+    if store is None and values["store"] == "remote":  # the data lives in another endpoint; build/ names its version
+        store = backend_class("remote")(values["remote_endpoint"], timeout=float(values["query_timeout"]))
     backend = backend_for_store(store) if store is not None else _load_build(values["store"], folder)
     allow = frozenset(values["service_allowlist"].split()) if isinstance(values["service_allowlist"], str) \
         else frozenset(values["service_allowlist"])
@@ -141,5 +148,6 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     gc.freeze()
     pool = WorkerPool(runner, size=values["workers"], timeout=float(values["query_timeout"]),
                       memory_mb=values["worker_memory_mb"]).start()
-    app.extensions["mrkg"] = Service(values, backend, pool, release, graphs, queries_dir)
+    cache = ResultCache(values["cache_bytes"]) if values["cache_bytes"] > 0 else None
+    app.extensions["mrkg"] = Service(values, backend, pool, release, graphs, queries_dir, cache)
     return app

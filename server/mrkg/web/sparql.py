@@ -96,6 +96,7 @@ def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Respons
         response.headers["Vary"] = "Accept"
         return response
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    response.headers.update(answer.headers)  # e.g. MRKG-Cache: hit / miss
     response.headers["Vary"] = "Accept"
     g.log_extra.update(rows=answer.rows, truncated=answer.truncated)
     if answer.status == 200:

@@ -1,0 +1,137 @@
+"""A result cache: complete answers kept in memory, keyed by normalised query, format and dataset version.
+
+Endpoints see the same queries again and again (example queries, pages, dashboards). An answer is kept only
+when it is complete: status 200 and not cut at the row limit; errors, refusals and timeouts (which raise) are
+never kept. The key holds everything the answer depends on: the query text with comments and insignificant
+whitespace removed, the Accept header and format= parameter, the protocol graphs, the base IRI, and the
+dataset version (the build's dataset_sha256), so a new build never serves an old answer. The cache is
+bounded by bytes (least recently used answers go first); each HTTP worker process has its own.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import replace
+from typing import Callable
+
+from .runner import Answer, Job
+
+CACHE_HEADER = "MRKG-Cache"
+ENTRY_OVERHEAD = 256  # bytes a key and an Answer cost beyond the body, roughly
+_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
+_SPACE = " \t\r\n"
+
+
+def normalize_query(text: str) -> str:
+    """``text`` without comments, with each run of whitespace outside strings and IRIs made one space."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    pending_space = False
+    while i < n:
+        c = text[i]
+        if c in _SPACE:
+            pending_space = True
+            i += 1
+            continue
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            pending_space = True
+            continue
+        if pending_space and out:
+            out.append(" ")
+        pending_space = False
+        if c in "'\"":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" else 1
+            j = min(n, j + len(quote))
+            out.append(text[i:j])
+            i = j
+        elif c == "<":
+            match = _IRIREF.match(text, i)
+            end = match.end() if match else i + 1  # otherwise the less-than operator
+            out.append(text[i:end])
+            i = end
+        elif c == "\\":  # an escaped character in a prefixed name (PN_LOCAL_ESC), e.g. ex:a\#b
+            out.append(text[i:i + 2])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+class ResultCache:
+    """A least-recently-used map of complete answers, at most ``max_bytes`` of them in all."""
+
+    def __init__(self, max_bytes: int, *, max_entry_bytes: int | None = None) -> None:
+        if max_bytes <= 0:
+            raise ValueError("a result cache needs a positive size; use no cache to turn it off")
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes if max_entry_bytes is not None else max(1, max_bytes // 8)
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[tuple, Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @staticmethod
+    def key(job: Job, version: str) -> tuple:
+        return (normalize_query(job.query), (job.accept or "").replace(" ", ""), job.format or "",
+                tuple(job.default_graphs or ()), tuple(job.named_graphs or ()), job.base or "", version)
+
+    @staticmethod
+    def _size(key: tuple, answer: Answer) -> int:
+        return len(answer.body) + len(key[0]) + len(key[1]) + ENTRY_OVERHEAD
+
+    def get(self, job: Job, version: str) -> Answer | None:
+        key = self.key(job, version)
+        with self._lock:
+            answer = self._entries.get(key)
+            if answer is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+        return replace(answer, headers={**answer.headers, CACHE_HEADER: "hit"})
+
+    def put(self, job: Job, version: str, answer: Answer) -> bool:
+        """Keep ``answer`` if it is complete and small enough; True when kept."""
+        if answer.status != 200 or answer.truncated:
+            return False
+        key = self.key(job, version)
+        size = self._size(key, answer)
+        if size > self.max_entry_bytes:
+            return False
+        stored = replace(answer, headers={k: v for k, v in answer.headers.items() if k != CACHE_HEADER})
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.bytes -= self._size(key, old)
+            self._entries[key] = stored
+            self.bytes += size
+            while self.bytes > self.max_bytes and self._entries:
+                old_key, old_answer = self._entries.popitem(last=False)
+                self.bytes -= self._size(old_key, old_answer)
+        return True
+
+    def run(self, job: Job, version: str, compute: Callable[[Job], Answer]) -> Answer:
+        """The cached answer to ``job`` for dataset ``version``, or ``compute(job)`` (kept when complete)."""
+        cached = self.get(job, version)
+        if cached is not None:
+            return cached
+        answer = compute(job)  # errors raised here (timeouts, busy workers) are never cached
+        self.put(job, version, answer)
+        answer.headers[CACHE_HEADER] = "miss"
+        return answer
+
+    def stats(self) -> dict[str, int]:
+        return {"entries": len(self._entries), "bytes": self.bytes, "max_bytes": self.max_bytes,
+                "hits": self.hits, "misses": self.misses}

@@ -1,0 +1,147 @@
+"""The result cache: keyed by normalised query, format and dataset version; complete answers only; bounded."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import endpoint_settings
+
+from mrkg.engine.cache import CACHE_HEADER, ResultCache, normalize_query
+from mrkg.engine.errors import QueryTimeoutError
+from mrkg.engine.runner import Answer, Job
+
+
+@pytest.mark.parametrize("a,b", [
+    ("SELECT * WHERE { ?s ?p ?o }", "SELECT *\n  WHERE {\t?s ?p ?o }  # all of it\n"),
+    ("ASK { <urn:a#b> ?p ?o }", "ASK{ <urn:a#b>   ?p ?o }".replace("ASK{", "ASK {")),
+    ("SELECT * WHERE { ?s ?p ?o FILTER(?o < 3) }", "SELECT * WHERE { ?s ?p ?o FILTER(?o   <   3) }"),
+])
+def test_normalize_same_query(a, b):
+    assert normalize_query(a) == normalize_query(b)
+
+
+@pytest.mark.parametrize("a,b", [
+    ('ASK { ?s ?p "a  b" }', 'ASK { ?s ?p "a b" }'),  # whitespace inside a string matters
+    ("ASK { ?s ?p '# not a comment' }", "ASK { ?s ?p '' }"),
+    ('ASK { ?s ?p """x\n  # y""" }', 'ASK { ?s ?p """x\n""" }'),
+    ("ASK { <urn:a#b> ?p ?o }", "ASK { <urn:a> ?p ?o }"),  # a '#' in an IRI is not a comment
+    (r"ASK { ?s ex:a\#b ?o }", "ASK { ?s ex:a ?o }"),  # nor an escaped one in a prefixed name
+    ("SELECT ?a WHERE { ?a ?b ?c }", "SELECT ?b WHERE { ?a ?b ?c }"),
+])
+def test_normalize_different_queries(a, b):
+    assert normalize_query(a) != normalize_query(b)
+
+
+def _answer(body=b"{}", **kw) -> Answer:
+    return Answer(status=200, content_type="application/sparql-results+json", body=body, form="SELECT", rows=1, **kw)
+
+
+def test_repeated_query_is_a_hit():
+    cache, calls = ResultCache(1 << 20), []
+
+    def compute(job):
+        calls.append(job)
+        return _answer()
+
+    first = cache.run(Job("ASK {}", accept="application/json"), "v1", compute)
+    again = cache.run(Job("ASK  {}  # again", accept="application/json"), "v1", compute)
+    assert (first.headers[CACHE_HEADER], again.headers[CACHE_HEADER]) == ("miss", "hit")
+    assert len(calls) == 1 and (cache.hits, cache.misses) == (1, 1)
+    assert again.body == first.body
+
+
+def test_new_dataset_version_misses():
+    cache = ResultCache(1 << 20)
+    cache.run(Job("ASK {}"), "v1", lambda job: _answer())
+    assert cache.get(Job("ASK {}"), "v2") is None
+    assert cache.get(Job("ASK {}"), "v1") is not None
+
+
+@pytest.mark.parametrize("other", [Job("ASK {}", accept="text/csv"), Job("ASK {}", format="xml"),
+                                   Job("ASK {}", default_graphs=["urn:g"]), Job("ASK {}", named_graphs=["urn:g"]),
+                                   Job("ASK {}", base="http://elsewhere/")])
+def test_format_and_dataset_are_in_the_key(other):
+    cache = ResultCache(1 << 20)
+    cache.put(Job("ASK {}"), "v1", _answer())
+    assert cache.get(other, "v1") is None
+
+
+def test_errors_and_truncated_answers_are_not_kept():
+    cache = ResultCache(1 << 20)
+    assert not cache.put(Job("A"), "v", Answer(status=400, body=b"bad"))
+    assert not cache.put(Job("B"), "v", _answer(truncated=True))
+    assert len(cache) == 0
+
+    def timeout(job):
+        raise QueryTimeoutError(503, "stopped")
+
+    with pytest.raises(QueryTimeoutError):
+        cache.run(Job("C"), "v", timeout)
+    assert len(cache) == 0
+
+
+def test_bounded_by_bytes_least_recently_used_first():
+    cache = ResultCache(3000, max_entry_bytes=3000)
+    for name in "abc":
+        cache.put(Job(name), "v", _answer(b"x" * 600))
+    cache.get(Job("a"), "v")  # a is now the most recently used
+    cache.put(Job("d"), "v", _answer(b"x" * 600))
+    assert cache.bytes <= 3000
+    assert cache.get(Job("b"), "v") is None and cache.get(Job("a"), "v") is not None
+    assert not cache.put(Job("huge"), "v", _answer(b"x" * 5000))
+
+
+def test_invalid_size():
+    with pytest.raises(ValueError):
+        ResultCache(0)
+
+
+# --- through the endpoint ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_app(endpoint_build):
+    from mrkg.web import create_app
+
+    apps = []
+
+    def make(**overrides):
+        app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, "oxigraph", **overrides)})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["mrkg"].pool.close()
+
+
+def test_get_sparql_repeated_query_served_from_cache(make_app):
+    client = make_app().test_client()
+    query = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+    first = client.get("/sparql", query_string=query)
+    second = client.get("/sparql", query_string={"query": query["query"] + "\n# same question\n"})
+    assert first.headers[CACHE_HEADER] == "miss" and second.headers[CACHE_HEADER] == "hit"
+    assert first.data == second.data and second.headers["MRKG-Rows"] == "1"
+    stats = client.application.extensions["mrkg"].cache.stats()
+    assert (stats["hits"], stats["misses"]) == (1, 1)
+
+
+def test_get_sparql_errors_not_cached(make_app):
+    client = make_app().test_client()
+    for _ in range(2):
+        response = client.get("/sparql", query_string={"query": "SELECT nonsense"})
+        assert response.status_code == 400 and response.headers[CACHE_HEADER] == "miss"
+    assert len(client.application.extensions["mrkg"].cache) == 0
+
+
+def test_get_sparql_cache_off(make_app):
+    app = make_app(cache_bytes=0)
+    assert app.extensions["mrkg"].cache is None
+    response = app.test_client().get("/sparql", query_string={"query": "ASK {}"})
+    assert response.status_code == 200 and CACHE_HEADER not in response.headers
+
+
+def test_new_build_version_misses(make_app):
+    app = make_app()
+    client, service = app.test_client(), app.extensions["mrkg"]
+    client.get("/sparql", query_string={"query": "ASK {}"})
+    service.release.sha256 = "0" * 64  # what a new build would bring
+    assert client.get("/sparql", query_string={"query": "ASK {}"}).headers[CACHE_HEADER] == "miss"
