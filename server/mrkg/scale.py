@@ -101,7 +101,8 @@ class _Generator:
     def __init__(self, target: int, seed: int, claims_per_source: int) -> None:
         self.rng = random.Random(seed)
         self.target = target
-        self.claims_per_source = claims_per_source
+        # Small graphs still get several sources, so that sources can disagree.
+        self.claims_per_source = max(10, min(claims_per_source, target // 40 // 8))
         # Entities grow with the square root of the graph: more drugs and effects, each still mentioned often.
         per_kind = max(1, int((target / 400) ** 0.5))
         self.entities = {
@@ -281,11 +282,12 @@ class _Generator:
         while w.count < self.target:
             number += 1
             sid, graph = self.write_source(w, number)
+            earlier = list(recent)
             for seq in range(self.claims_per_source):
                 if w.count >= self.target:
                     break
                 before = w.count
-                other = recent[self.rng.randrange(len(recent))] if recent and self.rng.random() < 0.03 else None
+                other = earlier[self.rng.randrange(len(earlier))] if earlier and self.rng.random() < 0.03 else None
                 if other is not None and other["kind"] == "effect" and self.rng.random() < 0.5 and not other["negated"]:
                     low, high = other["frequency"]
                     disjoint = (high + 5, high + 5 + self.rng.randrange(1, 20))
