@@ -416,12 +416,12 @@ def serve_hello(port: int) -> None:  # pragma: no cover - runs in the bench's ch
 class BenchConfig:
     triples: int = 100_000
     seed: int = 1
-    duration: float = 3.0
+    duration: float = 2.0
     connections: int = 16
     threads: int = 2
     query_timeout: float = 10.0
-    latency_budget: float = 2.0
-    latency_requests: int = 100
+    latency_budget: float = 1.0
+    latency_requests: int = 50
     start_timeout: float = 600.0
     servers: tuple[str, ...] = SERVERS
     work: Path = REPO_DIR / ".bench"
@@ -582,15 +582,18 @@ def summarize(report: dict) -> dict:
     summary["mrkg_small_query/flask_ceiling"] = _ratio(_rps(report, "mrkg", SMALL_QUERY), hello)
     summary["mrkg-cached_small_query/flask_ceiling"] = _ratio(_rps(report, "mrkg-cached", SMALL_QUERY), hello)
     mem = report["servers"].get("mrkg", {}).get("peak_pss_bytes")
-    summary["goals"] = {
-        "throughput >= oxigraph server (geomean over the mix)":
-            _goal(summary["mrkg/oxigraph_geomean"], 1.0),
-        "throughput >= 4x rdflib-endpoint (geomean over the mix)":
-            _goal(summary["mrkg/rdflib-endpoint_geomean"], 4.0),
-        "small-query throughput >= 80% of Flask's ceiling": _goal(summary["mrkg_small_query/flask_ceiling"], 0.8),
-        f"served in < 1 GiB (peak PSS at {report['settings']['triples']} triples)":
-            {"value": mem, "met": mem is not None and mem < 1 << 30},
-    }
+    summary["goals"] = {}
+    for server, label in (("mrkg", "cache off"), ("mrkg-cached", "result cache on, the default")):
+        summary["goals"].update({
+            f"throughput >= oxigraph server's (geomean over the mix; {label})":
+                _goal(summary[f"{server}/oxigraph_geomean"], 1.0),
+            f"throughput >= 4x rdflib-endpoint's (geomean over the mix; {label})":
+                _goal(summary[f"{server}/rdflib-endpoint_geomean"], 4.0),
+            f"small-query throughput >= 80% of Flask's ceiling ({label})":
+                _goal(summary[f"{server}_small_query/flask_ceiling"], 0.8),
+        })
+    summary["goals"][f"served in < 1 GiB (peak PSS of all processes at {report['settings']['triples']:,} triples)"] = \
+        {"value": mem, "met": mem is not None and mem < 1 << 30}
     return summary
 
 
@@ -698,7 +701,7 @@ def write_report(report: dict, out: Path) -> tuple[Path, Path]:
 @click.command("bench")
 @click.option("--size", "triples", default="100k", show_default=True,
               help="Triples in the synthetic graph: 100k, 1M, 10M or a number.")
-@click.option("--duration", default=3.0, show_default=True, type=float, help="Seconds of wrk per server and query.")
+@click.option("--duration", default=2.0, show_default=True, type=float, help="Seconds of wrk per server and query.")
 @click.option("--connections", default=16, show_default=True, type=int, help="Concurrent wrk connections.")
 @click.option("--server", "servers", multiple=True, type=click.Choice(SERVERS),
               help="Run only these servers (repeatable; default: all).")
