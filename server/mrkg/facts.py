@@ -248,7 +248,7 @@ def _read_value(shape_name: str, data: Any, file: str, errors: list[FactsError],
     unit = r.text("unit") if shape.units is not None else None
     if shape.units is not None:
         unit = unit or shape.default_unit
-        if unit is None and numbers:
+        if unit is None and numbers.keys() - {"times_per_day"}:
             r.error(None, f"{owner} {shape_name}: numbers need a 'unit' (UCUM: {', '.join(sorted(shape.units))})")
         elif unit is not None and unit not in shape.units:
             r.error("unit", f"{owner} {shape_name}: unit {unit!r} is not one of the UCUM codes "
@@ -283,8 +283,8 @@ def _read_value(shape_name: str, data: Any, file: str, errors: list[FactsError],
                 r.error(key, f"{owner} frequency: '{key}' must be a percentage between 0 and 100")
         if not numbers and not value.term:
             r.error(None, f"{owner} frequency: give numbers (min/max) or a 'term'")
-    if shape_name == "dose" and "amount" not in numbers and "daily_total" not in numbers:
-        r.error(None, f"{owner} dose: give an 'amount' or a 'daily_total'")
+    if shape_name == "dose" and ("amount" in numbers or "daily_total" in numbers) and unit is None:
+        r.error(None, f"{owner} dose: an amount needs a 'unit'")
     return value
 
 
