@@ -77,6 +77,9 @@ def run(store, text: str) -> tuple[list[str], list[tuple[str, ...]]]:
     result = store.query(text, use_default_graph_as_union=True)
     if isinstance(result, bool):
         return ["ask"], [("true" if result else "false",)]
+    if not hasattr(result, "variables"):  # CONSTRUCT / DESCRIBE: one row per triple, sorted
+        return ["subject", "predicate", "object"], sorted(
+            tuple(render_term(t) for t in (triple.subject, triple.predicate, triple.object)) for triple in result)
     variables = [v.value for v in result.variables]
     return variables, [tuple(render_term(solution[v]) for v in variables) for solution in result]
 
