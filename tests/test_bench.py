@@ -50,7 +50,7 @@ def test_query_mix_has_competency_and_scale_queries():
     assert groups == {"competency", "scale"}
     names = {q.name for q in mix}
     assert {bench.SMALL_QUERY, bench.MEDIUM_QUERY, "lookup-by-iri", "numeric-filter", "aggregation",
-            "conflicts"} <= names
+            "conflicts-join"} <= names
     for query in mix:  # each declares its prefixes: the peers know none of mrkg's
         check_query(query.text, base=None, prefixes={}, limits=Limits())
 
