@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from pyoxigraph import RdfFormat, parse
 
 from mrkg.engine import ConfigurationError, EngineError, open_backend
 from mrkg.engine.base import DatasetSpec
@@ -45,6 +47,8 @@ def remote_runner(remote_url: str) -> Runner:
 @pytest.mark.parametrize("query", MIX, ids=[q.name for q in MIX])
 @pytest.mark.parametrize("key", ["json", "xml"])
 def test_remote_same_answer_as_oxigraph_on_the_real_build(query, key, local_runner, remote_runner):
+    if re.search(r"^\s*(CONSTRUCT|DESCRIBE)\b", query.text, re.MULTILINE | re.IGNORECASE):
+        key = {"json": "ntriples", "xml": "turtle"}[key]
     local = local_runner.run(Job(query.text, format=key))
     remote = remote_runner.run(Job(query.text, format=key))
     assert local.status == 200, local.body
@@ -54,6 +58,10 @@ def test_remote_same_answer_as_oxigraph_on_the_real_build(query, key, local_runn
 
 def _solutions(body: bytes, key: str):
     """The answer as a sorted list (row order is not part of the contract of an unordered query)."""
+    if key == "ntriples":
+        return sorted(body.splitlines())
+    if key == "turtle":
+        return sorted((t.subject, t.predicate, t.object) for t in parse(body, format=RdfFormat.TURTLE))
     if key == "xml":
         lines = body.splitlines()
         return sorted(lines)
