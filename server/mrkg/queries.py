@@ -75,8 +75,8 @@ def open_store(build_dir: Path):
 def run(store, text: str) -> tuple[list[str], list[tuple[str, ...]]]:
     """Variables and rendered rows of a SELECT (or ASK: one row 'true'/'false')."""
     result = store.query(text, use_default_graph_as_union=True)
-    if isinstance(result, bool):
-        return ["ask"], [("true" if result else "false",)]
+    if isinstance(result, bool) or type(result).__name__ == "QueryBoolean":  # pyoxigraph 0.5 answers ASK so
+        return ["ask"], [("true" if bool(result) else "false",)]
     if not hasattr(result, "variables"):  # CONSTRUCT / DESCRIBE: one row per triple, sorted
         return ["subject", "predicate", "object"], sorted(
             tuple(render_term(t) for t in (triple.subject, triple.predicate, triple.object)) for triple in result)
