@@ -27,6 +27,7 @@ class BuildResult:
     dataset: Dataset
     manifest: dict
     out: Path
+    report: object = None  # the shapes validation (mrkg.shacl.Report)
 
 
 def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) -> Facts:
@@ -57,10 +58,18 @@ def assemble(facts: Facts, sources_dir: Path, ontology_dir: Path) -> tuple[Datas
     return dataset, compute_stats(facts, conflicts)
 
 
-def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path | None, out: Path) -> BuildResult:
+def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path | None, out: Path,
+              shapes_dir: Path | None = None) -> BuildResult:
     """Build into a fresh folder and only then point ``out`` at it; on any failure ``out`` is untouched."""
+    from .curate import validate_dataset
+    from .shacl import format_text
+
     facts = checked_facts(facts_dir, sources_dir, reference)
     dataset, stats = assemble(facts, sources_dir, ontology_dir)
+    # The published graph conforms: any shape Violation fails the build before a dump is written.
+    report = validate_dataset(dataset, facts, read_sources(sources_dir), shapes_dir or ontology_dir.parent / "shapes")
+    if not report.conforms:
+        raise BuildError(format_text(report, "Violation").rstrip("\n") + " (the graph fails its shapes)")
     info = facts.dataset
     desc = DatasetDescription(info.version, info.title, info.description, info.license,
                               info.issued.isoformat() if info.issued else None)
@@ -72,7 +81,7 @@ def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference:
     except BaseException:
         discard(target)
         raise
-    return BuildResult(facts, dataset, manifest, out)
+    return BuildResult(facts, dataset, manifest, out, report)
 
 
 @click.command("build")
@@ -97,3 +106,4 @@ def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     m = result.manifest
     click.echo(f"built mrkg {m['version']}: {sum(m['graphs'].values())} quads in {len(m['graphs'])} graphs, "
                f"{m['stats']['claims']} claims, {m['stats']['conflicts']} conflicts -> {out}/")
+    click.echo(f"shapes: {result.report.summary()} (details: mrkg validate)")

@@ -1,0 +1,775 @@
+"""The curator's workflow: validate new facts in the context of the graph (`mrkg validate`), and add them (`mrkg add`).
+
+A new file is read with the same code the build uses (facts.py, rdf.py, conflicts.py). Only the nodes it adds are
+validated, against a small data graph: its own triples plus the triples of the graph it touches (the entities it
+names, its source and that source's text, the claims it may duplicate or contradict, the claims that keep an
+entity from being an orphan). Context lookups go through indexes over the existing facts, never through a
+validation of the whole graph.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, RDFS, SKOS
+from rdflib.term import Node
+
+from .conflicts import add_conflicts, find_conflicts
+from .facts import (Claim, Entity, Facts, FactsError, Source, Value, check_mappings, check_quotes, check_references,
+                    load_entity_file, load_facts, load_source_file, read_reference)
+from .model import ENTITY_QUALIFIERS, ENUM_QUALIFIERS, KINDS, STATISTIC_TYPES, VALUE_PROPERTY, VALUE_SHAPES
+from .namespaces import CLAIM, ENT, GRAPH_ONTOLOGY, MAPPING, MRKG, SRC
+from .rdf import add_claim, add_entities, add_ontology, add_source, claim_iri
+from .shacl import (FACTS_FORMAT, MRKGSH_TEXT, Report, Result, Shapes, format_json, format_text, format_turtle,
+                    validate_graph, validate_intake)
+from .sources import SourceText, read_sources
+from .yamlfile import Map, load_yaml_file
+
+MAX_RDF_BYTES = 2_000_000
+RDF_FORMATS = {".ttl": "turtle", ".trig": "trig", ".nt": "nt"}
+ROLES = ("subject", "object", *(prop for prop, _ in ENTITY_QUALIFIERS.values()))
+EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
+
+
+class InputError(Exception):
+    """An input that cannot be validated at all (unreadable, unparseable, unknown type); str() is one line."""
+
+
+# --- the existing graph -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """The existing facts and everything they are checked against, with indexes for context lookups."""
+
+    root: Path
+    facts_dir: Path
+    ontology_dir: Path
+    sources_dir: Path
+    shapes_dir: Path
+    reference_path: Path | None
+    facts: Facts
+    texts: dict[str, SourceText]
+
+    @classmethod
+    def load(cls, facts_dir: Path, ontology_dir: Path, sources_dir: Path, shapes_dir: Path,
+             reference: Path | None) -> "Context":
+        for folder, what in ((facts_dir, "facts"), (sources_dir, "sources (give --sources or MRKG_SOURCES)"),
+                             (ontology_dir, "ontology"), (shapes_dir, "shapes")):
+            if not folder.is_dir():
+                raise InputError(f"{folder}: no {what} folder")
+        facts, _ = load_facts(facts_dir)  # problems of files other than the one validated are not its problems
+        return cls(facts_dir.resolve().parent, facts_dir, ontology_dir, sources_dir, shapes_dir, reference, facts,
+                   read_sources(sources_dir))
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    @property
+    def reference(self) -> dict | None:
+        if self.reference_path is None:
+            return None
+        if not self.reference_path.is_file():
+            raise InputError(f"{self.reference_path}: no reference identifiers table (give --reference)")
+        return read_reference(self.reference_path)
+
+    @cached_property
+    def shapes(self) -> Shapes:
+        return Shapes.load(self.shapes_dir)
+
+    @property
+    def ontology(self) -> Graph:
+        ds = Dataset()
+        add_ontology(ds, self.ontology_dir)
+        return ds.graph(GRAPH_ONTOLOGY)
+
+
+def _schema_triples(ontology: Graph) -> Graph:
+    """The class and property hierarchy, without the ontology's own declarations (they are not being validated)."""
+    g = Graph()
+    for prop in (RDFS.subClassOf, RDFS.subPropertyOf):
+        for s, o in ontology.subject_objects(prop):
+            g.add((s, prop, o))
+    return g
+
+
+# --- what a file changes ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    """One input file: what it adds or replaces, and where each of its nodes was written."""
+
+    path: Path
+    name: str
+    kind: str  # source | entities | rdf
+    source: Source | None = None
+    entities: list[Entity] = field(default_factory=list)
+    graph: Graph | None = None
+    rdf_text: str = ""
+    errors: list[FactsError] = field(default_factory=list)
+    destination: Path | None = None
+
+
+def read_change(ctx: Context, path: Path) -> Change:
+    """Classify and read one input, or raise InputError with a one-line reason (nothing else is raised)."""
+    name = ctx.rel(path)
+    if not path.is_file():
+        raise InputError(f"{name}: no such file" if not path.exists() else f"{name}: not a regular file")
+    suffix = path.suffix.lower()
+    if suffix == ".yml":
+        raise InputError(f"{name}: facts files end in .yaml, not .yml")
+    if suffix == ".yaml":
+        try:
+            data = load_yaml_file(path, name)
+        except FactsError as exc:
+            raise InputError(str(exc)) from None
+        if isinstance(data, Map) and "source" in data and "claims" in data:
+            change = Change(path, name, "source")
+            change.source = load_source_file(path, name, change.errors)
+            if change.source is None or not re.fullmatch(r"[0-9]{3}", change.source.id or ""):
+                raise InputError(f"{name}: a source file needs source.id, three digits in quotes (\"002\")")
+            change.destination = ctx.facts_dir / "sources" / f"{change.source.id}.yaml"
+            return change
+        if isinstance(data, Map) and "entities" in data and "type" in data:
+            change = Change(path, name, "entities")
+            change.entities = load_entity_file(path, name, change.errors)
+            change.destination = ctx.facts_dir / "entities" / path.name
+            return change
+        raise InputError(f"{name}: not a facts file: expected a source file (source:, claims:) or an entity file "
+                         "(type:, entities:)")
+    if suffix in RDF_FORMATS:
+        return Change(path, name, "rdf", graph=_parse_rdf(path, name, RDF_FORMATS[suffix]))
+    raise InputError(f"{name}: unsupported file type {suffix or '(none)'}: give YAML facts (.yaml) or Turtle, TriG "
+                     "or N-Triples (.ttl, .trig, .nt); RDF/XML and JSON-LD are not read")
+
+
+def _parse_rdf(path: Path, name: str, fmt: str) -> Graph:
+    """Turtle/TriG/N-Triples only, size-capped, UTF-8 without BOM. Parsing reads the file and nothing else."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_RDF_BYTES:
+            raise InputError(f"{name}: file is larger than {MAX_RDF_BYTES} bytes ({size})")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read: {exc.strerror}") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raise InputError(f"{name}: file starts with a byte-order mark; save it as UTF-8 without BOM")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"{name}:{line}: not valid UTF-8 text") from None
+    graph = Graph()
+    try:
+        if fmt == "trig":
+            ds = Dataset()
+            ds.parse(data=text, format="trig", publicID="https://w3id.org/mrkg/input/")
+            for s, p, o, _ in ds.quads((None, None, None, None)):
+                graph.add((s, p, o))
+            for prefix, ns in ds.namespaces():
+                graph.bind(prefix, ns, override=True, replace=True)
+        else:
+            graph.parse(data=text, format=fmt, publicID="https://w3id.org/mrkg/input/")
+    except Exception as exc:  # rdflib raises many types; the curator needs one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise InputError(f"{name}: not valid {fmt}: {first[:300]}") from None
+    graph.rdf_text = text  # type: ignore[attr-defined]
+    return graph
+
+
+# --- facts errors as results --------------------------------------------------------------------------------
+
+
+def _claim_spans(source: Source) -> list[tuple[int, Claim]]:
+    return sorted(((c.line, c) for c in source.claims), key=lambda t: t[0])
+
+
+def _claim_at(spans: list[tuple[int, Claim]], line: int) -> Claim | None:
+    found = None
+    for start, claim in spans:
+        if start <= line:
+            found = claim
+        else:
+            break
+    return found
+
+
+def _facts_result(error: FactsError, about: str = "") -> Result:
+    where = f"{error.file}:{error.line}" if error.line else error.file
+    return Result("Violation", error.message, Literal(where), FACTS_FORMAT, FACTS_FORMAT, location=where,
+                  claim=about)
+
+
+# --- reading curator RDF back into records (for conflicts) --------------------------------------------------
+
+
+def claims_from_graph(graph: Graph) -> list[Claim]:
+    """The claims of curator RDF as facts records, as far as conflict detection needs them."""
+    by_class = {MRKG[k.claim_class]: name for name, k in KINDS.items()}
+    qualifier = {MRKG[prop]: key for key, (prop, _) in ENTITY_QUALIFIERS.items()}
+    enums = {MRKG[prop]: (key, {MRKG[v]: k for k, v in choices.items()}) for key, (prop, choices) in ENUM_QUALIFIERS.items()}
+    claims = []
+    for node in sorted(set(graph.subjects(RDF.type, MRKG.Claim)), key=str):
+        kinds = [by_class[t] for t in graph.objects(node, RDF.type) if t in by_class]
+        source = graph.value(node, PROV.wasDerivedFrom)
+        subject, predicate = graph.value(node, MRKG.subject), graph.value(node, MRKG.predicate)
+        if len(kinds) != 1 or source is None or subject is None or predicate is None:
+            continue
+        full_id = str(node).removeprefix(str(CLAIM))
+        source_id = str(source).removeprefix(str(SRC))
+        claim = Claim(source_id, full_id.removeprefix(f"{source_id}-"), kinds[0], str(subject).removeprefix(str(ENT)),
+                      str(predicate).removeprefix(str(MRKG)), str(graph.value(node, MRKG.quote) or ""))
+        claim.negated = graph.value(node, MRKG.polarity) == MRKG.Negated
+        obj = graph.value(node, MRKG.object)
+        kind = KINDS[kinds[0]]
+        if kind.value is not None and obj is not None:
+            claim.value = _value_from_graph(graph, obj, kind.value)
+        elif obj is not None:
+            claim.object = str(obj).removeprefix(str(ENT))
+        for prop, value in graph.predicate_objects(node):
+            if prop in qualifier:
+                claim.entity_qualifiers[qualifier[prop]] = str(value).removeprefix(str(ENT))
+            elif prop in enums and value in enums[prop][1]:
+                claim.enum_qualifiers[enums[prop][0]] = enums[prop][1][value]
+        for key, prop in VALUE_PROPERTY.items():
+            value_node = graph.value(node, MRKG[prop])
+            if value_node is not None:
+                claim.values[key] = _value_from_graph(graph, value_node, key)
+        claims.append(claim)
+    return claims
+
+
+def _value_from_graph(graph: Graph, node: Node, shape: str) -> Value:
+    names = {"min": MRKG.minValue, "max": MRKG.maxValue, "amount": MRKG.amount, "times_per_day": MRKG.timesPerDay,
+             "daily_total": MRKG.dailyTotal, "estimate": MRKG.estimate, "ci_lower": MRKG.ciLower,
+             "ci_upper": MRKG.ciUpper, "ci_level": MRKG.ciLevel}
+    numbers = {}
+    for key, prop in names.items():
+        lit = graph.value(node, prop)
+        if isinstance(lit, Literal):
+            try:
+                numbers[key] = Decimal(str(lit))
+            except ArithmeticError:
+                pass
+    unit = graph.value(node, MRKG.unit)
+    value = Value(shape, str(graph.value(node, MRKG.originalText) or ""), numbers, str(unit) if unit else None)
+    value.max_exclusive = graph.value(node, MRKG.maxExclusive) == Literal(True)
+    stat = graph.value(node, MRKG.statisticType)
+    value.statistic_type = next((k for k, v in STATISTIC_TYPES.items() if MRKG[v] == stat), None)
+    return value
+
+
+# --- assembling the data graph ------------------------------------------------------------------------------
+
+
+@dataclass
+class Assembly:
+    """The data graph to validate, the nodes to validate in it, and where each node was written."""
+
+    data: Graph = field(default_factory=Graph)
+    focus: set = field(default_factory=set)
+    locations: dict[str, str] = field(default_factory=dict)
+    report: Report = field(default_factory=Report)
+
+    def add_all(self, triples, focus: bool = False) -> None:
+        for s, p, o in triples:
+            self.data.add((s, p, o))
+            if focus:
+                self.focus.add(s)
+
+
+def _merged_facts(ctx: Context, changes: list[Change]) -> Facts:
+    """The existing facts with every change applied (a source file replaces its source, an entity file its file)."""
+    entities = dict(ctx.facts.entities)
+    sources = dict(ctx.facts.sources)
+    for change in changes:
+        if change.kind == "entities":
+            dest = ctx.rel(change.destination)
+            entities = {i: e for i, e in entities.items() if e.file != dest}
+    for change in changes:
+        if change.kind == "entities":
+            for entity in change.entities:
+                entities.setdefault(entity.id, entity)
+        elif change.kind == "source":
+            sources[change.source.id] = change.source
+        elif change.kind == "rdf":
+            for claim in claims_from_graph(change.graph):
+                base = sources.get(claim.source_id)
+                if base is not None:
+                    sources[claim.source_id] = replace(base, claims=[*base.claims, claim])
+    return Facts(ctx.facts.dataset, entities, sources)
+
+
+def _references(facts: Facts) -> dict[str, tuple[URIRef, URIRef]]:
+    """entity id -> one (claim IRI, role property) that names it."""
+    index: dict[str, tuple[URIRef, URIRef]] = {}
+    for claim in facts.claims():
+        if not claim.kind:
+            continue
+        named = [("subject", claim.subject)] + ([("object", claim.object)] if claim.object else [])
+        named += [(ENTITY_QUALIFIERS[k][0], v) for k, v in claim.entity_qualifiers.items()]
+        for role, entity_id in named:
+            index.setdefault(entity_id, (claim_iri(claim), MRKG[role]))
+    return index
+
+
+def _entity_triples(facts: Facts, ids: set[str]) -> Graph:
+    chosen = {i: facts.entities[i] for i in ids if i in facts.entities}
+    ds = Dataset()
+    add_entities(ds, Facts(facts.dataset, chosen, {}))
+    g = Graph()
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        g.add((s, p, o))
+    return g
+
+
+def _source_frame(facts: Facts, source: Source, text: SourceText) -> Graph:
+    """A source's node and extraction activity, without its claims, plus its text for the quote checks."""
+    ds = Dataset()
+    add_source(ds, facts, replace(source, claims=[]), text)
+    g = Graph()
+    for s, p, o, _ in ds.quads((None, None, None, None)):
+        g.add((s, p, o))
+    g.add((SRC[source.id], MRKGSH_TEXT, Literal(text.text)))
+    return g
+
+
+def _claim_graph(facts: Facts, source: Source, claims: list[Claim], text: SourceText) -> Graph:
+    g = Graph()
+    activity = URIRef(f"https://w3id.org/mrkg/activity/extraction-{source.id}")
+    for claim in claims:
+        add_claim(g, facts, source, claim, text, activity)
+    return g
+
+
+def _rdf_lines(graph: Graph) -> dict[str, str]:
+    """Where each subject of curator RDF is first written: the first line that starts with its IRI or CURIE."""
+    text: str = getattr(graph, "rdf_text", "")
+    spellings: dict[str, list[str]] = {}
+    namespaces = [(p, str(n)) for p, n in graph.namespaces() if p]
+    for node in set(graph.subjects()):
+        if not isinstance(node, URIRef):
+            continue
+        iri = str(node)
+        spell = [f"<{iri}>"] + [f"{p}:{iri[len(n):]}" for p, n in namespaces if iri.startswith(n) and len(iri) > len(n)]
+        spellings[iri] = spell
+    found: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip()
+        for iri, spell in spellings.items():
+            if iri not in found and any(stripped.startswith(s) and stripped[len(s):len(s) + 1] in (" ", "\t", "")
+                                        for s in spell):
+                found[iri] = number
+    return {iri: str(n) for iri, n in found.items()}
+
+
+def assemble_changes(ctx: Context, changes: list[Change]) -> Assembly:
+    """The data graph for validating ``changes`` in the context of the existing facts."""
+    asm = Assembly()
+    merged = _merged_facts(ctx, changes)
+    refs = _references(merged)
+    asm.add_all(_schema_triples(ctx.ontology))
+    touched_entities: set[str] = set()
+    new_claims: set[str] = set()
+    reference = None
+    for change in changes:
+        if change.kind == "source":
+            _assemble_source(ctx, change, merged, asm, touched_entities, new_claims)
+        elif change.kind == "entities":
+            if reference is None:
+                reference = ctx.reference if ctx.reference_path is not None else {}
+            _assemble_entities(ctx, change, merged, asm, refs, reference)
+        else:
+            _assemble_rdf(ctx, change, merged, asm, touched_entities, new_claims)
+    # Context: the entities the new nodes name (their types for sh:class, their labels), never validated here.
+    asm.add_all(_entity_triples(merged, touched_entities))
+    for entity_id in touched_entities:
+        if entity_id in refs and ENT[entity_id] in asm.focus:
+            asm.data.add((refs[entity_id][0], refs[entity_id][1], ENT[entity_id]))
+    # Conflicts the new claims take part in, found by the build's own code.
+    conflicts = [c for c in find_conflicts(merged) if any(claim_iri(x) in new_claims for x in c.claims)]
+    ds = Dataset()
+    add_conflicts(ds, conflicts)
+    asm.add_all((s, p, o) for s, p, o, _ in ds.quads((None, None, None, None)))
+    return asm
+
+
+def _assemble_source(ctx: Context, change: Change, merged: Facts, asm: Assembly, touched: set[str],
+                     new_claims: set[str]) -> None:
+    source = change.source
+    scope = Facts(merged.dataset, merged.entities, {source.id: source})
+    errors = list(change.errors)
+    check_references(scope, errors)
+    check_quotes(scope, ctx.texts, errors)
+    spans = _claim_spans(source)
+    first_claim_line = spans[0][0] if spans else 10**9
+    bad: set[str] = set()
+    source_level = False
+    for error in errors:
+        claim = _claim_at(spans, error.line) if error.file == change.name else None
+        if claim is not None:
+            bad.add(claim.id)
+        elif error.file == change.name and error.line < first_claim_line:
+            source_level = True
+        asm.report.extend([_facts_result(error, f"claim {claim.full_id}" if claim else "")])
+    text = ctx.texts.get(source.file_name)
+    if text is None or source_level or not source.id:
+        return  # no RDF can be made for a source the facts reader refused; its errors say why
+    good = [c for c in source.claims if c.id not in bad]
+    kept = replace(source, claims=good)
+    ds = Dataset()
+    add_source(ds, merged, kept, text)
+    asm.add_all(((s, p, o) for s, p, o, _ in ds.quads((None, None, None, None))), focus=True)
+    asm.data.add((SRC[source.id], MRKGSH_TEXT, Literal(text.text)))
+    asm.locations[str(SRC[source.id])] = f"{change.name}:{source.line}"
+    for claim in good:
+        asm.locations[str(claim_iri(claim))] = claim.where
+        new_claims.add(claim_iri(claim))
+        touched.update([claim.subject, *([claim.object] if claim.object else []), *claim.entity_qualifiers.values()])
+    old = ctx.facts.sources.get(source.id)
+    if old is not None:  # entities only the replaced version named may now be orphans: validate them too
+        still = set(_references(Facts(merged.dataset, merged.entities, {source.id: source})))
+        for claim in old.claims:
+            for entity_id in [claim.subject, claim.object, *claim.entity_qualifiers.values()]:
+                if entity_id and entity_id not in still and entity_id in merged.entities:
+                    touched.add(entity_id)
+                    asm.focus.add(ENT[entity_id])
+                    entity = merged.entities[entity_id]
+                    asm.locations[str(ENT[entity_id])] = f"{entity.file}:{entity.line}"
+
+
+def _assemble_entities(ctx: Context, change: Change, merged: Facts, asm: Assembly,
+                       refs: dict[str, tuple[URIRef, URIRef]], reference: dict) -> None:
+    errors = list(change.errors)
+    dest = ctx.rel(change.destination)
+    new_ids = {e.id for e in change.entities}
+    for entity in change.entities:
+        other = ctx.facts.entities.get(entity.id)
+        if other is not None and other.file != dest:
+            errors.append(FactsError(change.name, entity.line, f"entity {entity.id!r} is already defined at "
+                                                               f"{other.file}:{other.line}"))
+    if reference:
+        check_mappings(Facts(merged.dataset, {e.id: e for e in change.entities}, {}), reference, errors)
+    removed = {i for i, e in ctx.facts.entities.items() if e.file == dest} - new_ids
+    affected = new_ids | removed
+    sources = {}
+    for sid, source in merged.sources.items():
+        claims = [c for c in source.claims
+                  if {c.subject, c.object, *c.entity_qualifiers.values()} & affected]
+        if claims:
+            sources[sid] = replace(source, claims=claims)
+    check_references(Facts(merged.dataset, merged.entities, sources), errors)
+    bad = set()
+    for error in errors:
+        entity = None
+        for e in change.entities:
+            if error.file == change.name and e.line <= error.line:
+                entity = e
+        if entity is not None:
+            bad.add(entity.id)
+        asm.report.extend([_facts_result(error, f"entity {entity.id}" if entity else "")])
+    good = {e.id: e for e in change.entities if e.id not in bad and e.id}
+    ds = Dataset()
+    add_entities(ds, Facts(merged.dataset, good, {}))
+    asm.add_all(((s, p, o) for s, p, o, _ in ds.quads((None, None, None, None))), focus=True)
+    labels: dict[str, set[str]] = {}
+    for entity in merged.entities.values():
+        for name in [entity.label, *entity.synonyms]:
+            labels.setdefault(name, set()).add(entity.id)
+    for entity in good.values():
+        asm.locations[str(ENT[entity.id])] = f"{entity.file}:{entity.line}"
+        for mapping in entity.mappings:
+            node = [m for m in ds.graph(URIRef("https://w3id.org/mrkg/graph/mappings")).subjects(MRKG.externalId,
+                                                                                                  Literal(mapping.id))]
+            for m in node:
+                asm.locations[str(m)] = f"{entity.file}:{mapping.line}"
+        if entity.id in refs:
+            asm.data.add((refs[entity.id][0], refs[entity.id][1], ENT[entity.id]))
+        namesakes = set().union(*(labels.get(n, set()) for n in [entity.label, *entity.synonyms])) - {entity.id}
+        asm.add_all(_entity_triples(merged, namesakes))
+
+
+def _assemble_rdf(ctx: Context, change: Change, merged: Facts, asm: Assembly, touched: set[str],
+                  new_claims: set[str]) -> None:
+    graph = change.graph
+    lines = _rdf_lines(graph)
+    asm.add_all(graph, focus=True)
+    for iri, line in lines.items():
+        asm.locations[iri] = f"{change.name}:{line}"
+    for s, p, o in graph:
+        for node in (s, o):
+            if isinstance(node, URIRef) and str(node).startswith(str(ENT)):
+                touched.add(str(node).removeprefix(str(ENT)))
+    # Sources the claims derive from: the existing source's node and text, or the text a new source names.
+    for source_node in set(graph.objects(None, PROV.wasDerivedFrom)) | set(graph.subjects(RDF.type, MRKG.Source)):
+        source_id = str(source_node).removeprefix(str(SRC))
+        existing = ctx.facts.sources.get(source_id)
+        if existing is not None and existing.file_name in ctx.texts and (source_node, RDF.type, MRKG.Source) not in graph:
+            asm.add_all(_source_frame(merged, existing, ctx.texts[existing.file_name]))
+        else:
+            file_name = graph.value(source_node, MRKG.fileName)
+            if file_name is not None and str(file_name) in ctx.texts:
+                asm.data.add((source_node, MRKGSH_TEXT, Literal(ctx.texts[str(file_name)].text)))
+    refs = _references(ctx.facts)
+    for node in set(graph.subjects(RDF.type, MRKG.Entity)) | {s for s in graph.subjects() if str(s).startswith(str(ENT))}:
+        entity_id = str(node).removeprefix(str(ENT))
+        if entity_id in refs:
+            asm.data.add((refs[entity_id][0], refs[entity_id][1], node))
+    # Claims of the same source about the same statement, for the duplicate checks.
+    for claim in claims_from_graph(graph):
+        new_claims.add(claim_iri(claim))
+        source = ctx.facts.sources.get(claim.source_id)
+        if source is None or source.file_name not in ctx.texts:
+            continue
+        same = [c for c in source.claims if c.subject == claim.subject and c.predicate == claim.predicate
+                and c.kind and (c.object == claim.object or c.object is None)
+                and ctx.texts[source.file_name].locate(c.quote, c.occurrence) is not None
+                and claim_iri(c) not in graph.subjects()]
+        asm.add_all(_claim_graph(merged, source, same, ctx.texts[source.file_name]))
+
+
+def _describe(node: Node) -> str:
+    text = str(node)
+    for ns, word in ((str(CLAIM), "claim"), (str(ENT), "entity"), (str(SRC), "source"), (str(MAPPING), "mapping")):
+        if isinstance(node, URIRef) and text.startswith(ns):
+            local = text[len(ns):]
+            return f"{word} {local.split('/')[0]}" if word == "claim" else f"{word} {local}"
+    return ""
+
+
+def _locate(asm: Assembly, report: Report) -> None:
+    for result in report.results:
+        if result.location or result.focus is None:
+            continue
+        text = str(result.focus)
+        owner = text
+        if text.startswith(str(CLAIM)):
+            owner = str(CLAIM) + text[len(str(CLAIM)):].split("/")[0]
+        result.location = asm.locations.get(text) or asm.locations.get(owner, "")
+        result.claim = result.claim or _describe(result.focus)
+
+
+# --- entry points -------------------------------------------------------------------------------------------
+
+
+def validate_files(ctx: Context, paths: list[Path]) -> Report:
+    """Validate files in the context of the existing graph; raises InputError for unusable input."""
+    changes = [read_change(ctx, path) for path in paths]
+    asm = assemble_changes(ctx, changes)
+    report = asm.report
+    rdf = [c for c in changes if c.kind == "rdf"]
+    if rdf:
+        intake = Shapes.load(ctx.shapes_dir, intake=True)
+        for change in rdf:
+            typed = Graph()
+            for s, p, o in change.graph:
+                typed.add((s, p, o))
+            for s in set(change.graph.subjects()):
+                for t in asm.data.objects(s, RDF.type):
+                    typed.add((s, RDF.type, t))
+            report.extend(validate_intake(intake, typed).results)
+    if report.conforms or not rdf:
+        # Curator RDF that would change the ontology or shapes is refused before it meets the graph.
+        report.extend(validate_graph(ctx.shapes, asm.data, asm.focus).results)
+    _locate(asm, report)
+    return report
+
+
+def validation_graph(dataset: Dataset, facts: Facts, texts: dict[str, SourceText]) -> Graph:
+    """A built dataset as one graph to validate, with each source's text attached for the quote checks."""
+    g = Graph()
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        g.add((s, p, o))
+    for source in facts.sources.values():
+        if source.file_name in texts:
+            g.add((SRC[source.id], MRKGSH_TEXT, Literal(texts[source.file_name].text)))
+    return g
+
+
+def validate_dataset(dataset: Dataset, facts: Facts, texts: dict[str, SourceText], shapes_dir: Path) -> Report:
+    """The whole built graph against every shape (what the build runs before it writes dumps)."""
+    report = validate_graph(Shapes.load(shapes_dir), validation_graph(dataset, facts, texts))
+    locations = {}
+    for claim in facts.claims():
+        locations[str(claim_iri(claim))] = claim.where
+    for entity in facts.entities.values():
+        locations[str(ENT[entity.id])] = f"{entity.file}:{entity.line}"
+    for source in facts.sources.values():
+        locations[str(SRC[source.id])] = f"{source.file}:{source.line}"
+    _locate(Assembly(locations=locations), report)
+    return report
+
+
+def validate_all(ctx: Context) -> Report:
+    """Every facts file, checked as the build checks them, then the whole graph against the shapes."""
+    from .build import BuildError, assemble, checked_facts
+
+    try:
+        facts = checked_facts(ctx.facts_dir, ctx.sources_dir, ctx.reference_path)
+    except BuildError as exc:
+        report = Report()
+        for line in str(exc).splitlines():
+            m = re.match(r"^(.*?):(\d+): (.*)$", line) or re.match(r"^(.*?): (.*)$", line)
+            if m and len(m.groups()) == 3:
+                report.extend([_facts_result(FactsError(m.group(1), int(m.group(2)), m.group(3)))])
+            else:
+                report.extend([_facts_result(FactsError(m.group(1) if m else "facts", 0, m.group(2) if m else line))])
+        return report
+    dataset, _ = assemble(facts, ctx.sources_dir, ctx.ontology_dir)
+    return validate_dataset(dataset, facts, ctx.texts, ctx.shapes_dir)
+
+
+def render(report: Report, fmt: str, min_severity: str) -> str:
+    if fmt == "json":
+        return format_json(report)
+    if fmt == "turtle":
+        return format_turtle(report)
+    return format_text(report, min_severity)
+
+
+# --- mrkg add -----------------------------------------------------------------------------------------------
+
+
+def add_file(ctx: Context, path: Path, out: Path, *, replace_existing: bool = False) -> tuple[int, str, Report | None]:
+    """Validate ``path``; only if it conforms and a private build succeeds, install it in facts/ and rebuild ``out``.
+
+    Returns (exit code, message, report). On any failure facts/ and the published build are unchanged.
+    """
+    from .build import BuildError, run_build
+
+    change = read_change(ctx, path)
+    if change.kind == "rdf":
+        raise InputError(f"{change.name}: mrkg add takes a YAML facts file (facts/ is YAML); Turtle, TriG and "
+                         "N-Triples can be validated with mrkg validate")
+    dest = change.destination
+    if dest.exists() and not replace_existing and dest.resolve() != path.resolve():
+        raise InputError(f"{ctx.rel(dest)} exists: give --replace to replace it with {change.name}")
+    report = validate_files(ctx, [path])
+    if not report.conforms:
+        return EXIT_VIOLATIONS, f"{change.name} does not conform; nothing was changed", report
+    data = path.read_bytes()
+    with tempfile.TemporaryDirectory(prefix="mrkg-add-") as tmp:
+        private_facts = Path(tmp) / "facts"
+        shutil.copytree(ctx.facts_dir, private_facts)
+        target = private_facts / dest.relative_to(ctx.facts_dir)
+        target.write_bytes(data)
+        try:
+            run_build(private_facts, ctx.ontology_dir, ctx.sources_dir, ctx.reference_path, Path(tmp) / "build",
+                      shapes_dir=ctx.shapes_dir)
+        except BuildError as exc:
+            return EXIT_VIOLATIONS, f"the graph with {change.name} does not build; nothing was changed:\n{exc}", report
+    previous = dest.read_bytes() if dest.exists() else None
+    _write_atomic(dest, data)
+    try:
+        run_build(ctx.facts_dir, ctx.ontology_dir, ctx.sources_dir, ctx.reference_path, out, shapes_dir=ctx.shapes_dir)
+    except BaseException as exc:
+        if previous is None:
+            dest.unlink(missing_ok=True)
+        else:
+            _write_atomic(dest, previous)
+        if isinstance(exc, BuildError):
+            return EXIT_VIOLATIONS, f"rebuild failed, {ctx.rel(dest)} restored; the published build is unchanged:\n{exc}", report
+        raise
+    return EXIT_CONFORMS, f"added {change.name} as {ctx.rel(dest)} and rebuilt {out}/", report
+
+
+def _write_atomic(dest: Path, data: bytes) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --- the commands -------------------------------------------------------------------------------------------
+
+
+def _common(f):
+    options = [
+        click.option("--facts", "facts_dir", default="facts", show_default=True, type=click.Path(path_type=Path),
+                     help="Folder of the existing facts (the context new files are validated in)."),
+        click.option("--ontology", "ontology_dir", default="ontology", show_default=True,
+                     type=click.Path(path_type=Path), help="Folder of the ontology."),
+        click.option("--shapes", "shapes_dir", default="shapes", show_default=True, type=click.Path(path_type=Path),
+                     help="Folder of the SHACL shapes."),
+        click.option("--sources", "sources_dir", default="../shared/sources", show_default=True,
+                     envvar="MRKG_SOURCES", type=click.Path(path_type=Path),
+                     help="Folder of the source texts quotes are checked against."),
+        click.option("--reference", default="../shared/reference/identifiers.tsv", show_default=True,
+                     envvar="MRKG_REFERENCE", type=click.Path(path_type=Path),
+                     help="Reference identifiers table that mappings are checked against."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@click.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@_common
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
+              help="text: one line per result; json; turtle: the standard sh:ValidationReport.")
+@click.option("--min-severity", type=click.Choice(["Violation", "Warning", "Info"], case_sensitive=False),
+              default="Info", show_default=True, help="Least severe results the text report shows.")
+def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, fmt, min_severity) -> None:
+    """Validate FILES (YAML facts, Turtle, TriG, N-Triples) in the context of the graph; no FILES: all the facts.
+
+    Changes nothing. Exit 0 conforms, 1 violations, 2 unusable input.
+    """
+    try:
+        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference)
+        report = validate_files(ctx, list(files)) if files else validate_all(ctx)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    click.echo(render(report, fmt, min_severity.capitalize()), nl=False)
+    sys.exit(EXIT_CONFORMS if report.conforms else EXIT_VIOLATIONS)
+
+
+@click.command("add")
+@click.argument("file", type=click.Path(path_type=Path))
+@_common
+@click.option("--out", default="build", show_default=True, envvar="MRKG_BUILD_DIR", type=click.Path(path_type=Path),
+              help="The published build, rebuilt after the file is added.")
+@click.option("--replace", "replace_existing", is_flag=True, help="Replace an existing facts file of the same name.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
+              help="Format of the validation report.")
+def add_command(file, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, out, replace_existing, fmt) -> None:
+    """Validate FILE and, only if it conforms and the graph builds with it, put it in facts/ and rebuild.
+
+    On any failure facts/ and the published build are unchanged. Exit 0 added, 1 refused, 2 unusable input.
+    """
+    try:
+        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference)
+        code, message, report = add_file(ctx, file, out, replace_existing=replace_existing)
+    except InputError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_UNUSABLE)
+    if report is not None and (report.results or fmt != "text"):
+        click.echo(render(report, fmt, "Info"), nl=False)
+    click.echo(message, err=code != EXIT_CONFORMS)
+    sys.exit(code)
+
+
+__all__ = ["Context", "InputError", "add_file", "claims_from_graph", "validate_all", "validate_dataset",
+           "validate_files"]
