@@ -39,13 +39,15 @@ IO_SECONDS = 10.0  # reading a job / waiting for the client to hang up
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Linux: be killed when the parent dies, so no worker outlives the server."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the zygote's SIGTERM handler still cleans up
         pass
+    if os.getppid() != parent:  # the parent died before prctl took effect: no signal will come
+        os._exit(0)
 
 
 def _recv_exact(sock: socket.socket, size: int, deadline: float | None = None) -> bytes:
@@ -140,7 +142,8 @@ class WorkerPool:
     # --- zygote and workers ------------------------------------------------------------------------
 
     def _zygote(self, listener: socket.socket) -> None:
-        _die_with_parent()
+        _die_with_parent(self.owner_pid)
+        zygote = os.getpid()
         children: set[int] = set()
 
         def stop(signum, frame):  # noqa: ARG001
@@ -163,25 +166,29 @@ class WorkerPool:
                 if len(recent) > 4 * self.size:  # crash loop: do not spin
                     time.sleep(0.5)
                 recent.append(now)
+                # SIGTERM waits until the new child is in `children`, so stop() cannot miss it.
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
                 pid = os.fork()
                 if pid == 0:
                     code = 0
                     try:
-                        self._worker(listener)
+                        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+                        self._worker(listener, zygote)
                     except BaseException:  # noqa: BLE001
                         code = 1
                     finally:
                         os._exit(code)
                 children.add(pid)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             try:
                 pid, _ = os.wait()
             except ChildProcessError:
                 continue
             children.discard(pid)
 
-    def _worker(self, listener: socket.socket) -> None:
-        _die_with_parent()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    def _worker(self, listener: socket.socket, zygote: int) -> None:
+        _die_with_parent(zygote)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the deadline backstop must kill, not raise
         if self.memory_mb > 0:
             with open("/proc/self/statm") as statm:

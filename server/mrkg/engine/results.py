@@ -179,9 +179,25 @@ RDF_FORMATS = {
 }
 
 
-def write_graph(triples: Iterable[Triple], key: str, prefixes: dict[str, str] | None = None) -> bytes:
-    """Triples in the RDF format named ``key`` (a key of RDF_FORMATS)."""
+def used_prefixes(triples: list[Triple], prefixes: dict[str, str]) -> dict[str, str]:
+    """The entries of ``prefixes`` whose namespace (ending in / or #) some IRI of ``triples`` is in."""
+    by_namespace = {namespace: name for name, namespace in prefixes.items()}
+    used: dict[str, str] = {}
+    for triple in triples:
+        for term in (triple.subject, triple.predicate, triple.object):
+            if type(term) is Literal:
+                term = term.datatype
+            if type(term) is NamedNode:
+                iri = term.value
+                name = by_namespace.get(iri[:max(iri.rfind("/"), iri.rfind("#")) + 1])
+                if name is not None:
+                    used[name] = prefixes[name]
+    return used
+
+
+def write_graph(triples: list[Triple], key: str, prefixes: dict[str, str] | None = None) -> bytes:
+    """Triples in the RDF format named ``key`` (a key of RDF_FORMATS), with the prefixes they use."""
     fmt = RDF_FORMATS[key]
     if key in {"turtle", "trig", "rdfxml"} and prefixes:
-        return serialize(triples, format=fmt, prefixes=prefixes)
+        return serialize(triples, format=fmt, prefixes=used_prefixes(triples, prefixes))
     return serialize(triples, format=fmt)

@@ -7,11 +7,10 @@ from itertools import islice
 
 from .base import Backend, DatasetSpec
 from .errors import EngineError, QueryError
-from .formats import BOOLEAN_FORMATS, GRAPH_FORMATS, RESULT_FORMATS, by_name, choose, content_type, describe_choices
+from .formats import (ALL_FORMAT_NAMES, BOOLEAN_FORMATS, GRAPH_FORMATS, RESULT_FORMATS, choose, content_type,
+                      describe_choices)
 from .guard import GuardCache, Limits
 from .results import BOOLEAN_WRITERS, SOLUTION_WRITERS, write_graph
-
-KNOWN_FORMAT_NAMES = {n for f in RESULT_FORMATS + GRAPH_FORMATS for n in (f.key, *f.names, f.media_type, *f.aliases)}
 
 
 @dataclass
@@ -82,7 +81,7 @@ class Runner:
             return Answer.error(EngineError(500, f"Query evaluation failed: {first}"))
 
     def _run(self, job: Job) -> Answer:
-        if job.format and job.format.strip().lower() not in KNOWN_FORMAT_NAMES:
+        if job.format and job.format.strip().lower() not in ALL_FORMAT_NAMES:
             raise QueryError(400, f"Unknown format {job.format!r}.")
         query = self.guard.check(job.query, job.base)
         formats = formats_for(query.form)
@@ -112,5 +111,3 @@ class Runner:
             answer.body = write_graph(items, fmt.key, self.prefixes)
         return answer
 
-
-__all__ = ["Answer", "Job", "Runner", "by_name"]
