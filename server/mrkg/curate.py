@@ -9,7 +9,9 @@ validation of the whole graph.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -63,12 +65,12 @@ class Context:
 
     @classmethod
     def load(cls, facts_dir: Path, ontology_dir: Path, sources_dir: Path, shapes_dir: Path,
-             reference: Path | None) -> "Context":
+             reference: Path | None, cache_dir: Path | None = None) -> "Context":
         for folder, what in ((facts_dir, "facts"), (sources_dir, "sources (give --sources or MRKG_SOURCES)"),
                              (ontology_dir, "ontology"), (shapes_dir, "shapes")):
             if not folder.is_dir():
                 raise InputError(f"{folder}: no {what} folder")
-        facts, _ = load_facts(facts_dir)  # problems of files other than the one validated are not its problems
+        facts = load_facts_cached(facts_dir, cache_dir)
         return cls(facts_dir.resolve().parent, facts_dir, ontology_dir, sources_dir, shapes_dir, reference, facts,
                    read_sources(sources_dir))
 
@@ -90,11 +92,68 @@ class Context:
     def shapes(self) -> Shapes:
         return Shapes.load(self.shapes_dir)
 
-    @property
+    @cached_property
     def ontology(self) -> Graph:
         ds = Dataset()
         add_ontology(ds, self.ontology_dir)
         return ds.graph(GRAPH_ONTOLOGY)
+
+
+def _code_digest() -> str:
+    """Parsed records depend on the reader's code as well as on the file: both go into the cache key."""
+    digest = hashlib.sha256()
+    for module in ("facts.py", "model.py", "yamlfile.py", "sources.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cached(cache_dir: Path | None, path: Path, name: str, loader):
+    """``loader(path, name, errors)``, remembered by the SHA-256 of the file (a pickle we wrote ourselves)."""
+    if cache_dir is None:
+        return loader(path, name, [])
+    raw = path.read_bytes()
+    key = hashlib.sha256(raw + name.encode() + loader.__name__.encode() + _code_digest().encode()).hexdigest()
+    entry = cache_dir / f"{key}.pickle"
+    try:
+        return pickle.loads(entry.read_bytes())
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+        pass
+    value = loader(path, name, [])
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry-", dir=cache_dir)
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, entry)
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+    return value
+
+
+def load_facts_cached(facts_dir: Path, cache_dir: Path | None) -> Facts:
+    """The existing facts as load_facts reads them (first definition wins), each file parsed once per content."""
+    if cache_dir is None:
+        return load_facts(facts_dir)[0]
+    root = facts_dir.parent
+    from .facts import load_dataset_file
+
+    dataset = load_dataset_file(facts_dir / "dataset.yaml", str((facts_dir / "dataset.yaml").relative_to(root)), [])
+    entities: dict[str, Entity] = {}
+    for path in sorted((facts_dir / "entities").glob("*.yaml")):
+        for entity in _cached(cache_dir, path, str(path.relative_to(root)), load_entity_file):
+            if entity.id:
+                entities.setdefault(entity.id, entity)
+    sources: dict[str, Source] = {}
+    for path in sorted((facts_dir / "sources").glob("*.yaml")):
+        source = _cached(cache_dir, path, str(path.relative_to(root)), load_source_file)
+        if source is not None and source.id:
+            sources.setdefault(source.id, source)
+    return Facts(dataset, entities, sources)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mrkg" / "facts"
 
 
 def _schema_triples(ontology: Graph) -> Graph:
@@ -134,16 +193,23 @@ def read_change(ctx: Context, path: Path) -> Change:
         raise InputError(f"{name}: facts files end in .yaml, not .yml")
     if suffix == ".yaml":
         try:
-            data = load_yaml_file(path, name)
-        except FactsError as exc:
-            raise InputError(str(exc)) from None
-        if isinstance(data, Map) and "source" in data and "claims" in data:
+            head = path.read_bytes()[:MAX_RDF_BYTES].decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read: {exc.strerror}") from None
+        keys = set(re.findall(r"^([A-Za-z_]+)\s*:", head, re.M))
+        if {"source", "claims"} <= keys:
             change = Change(path, name, "source")
             change.source = load_source_file(path, name, change.errors)
-            if change.source is None or not re.fullmatch(r"[0-9]{3}", change.source.id or ""):
+            if change.source is None:  # the YAML itself was refused (syntax, aliases, tags, size, encoding)
+                raise InputError(str(change.errors[0]))
+            if not re.fullmatch(r"[0-9]{3}", change.source.id or ""):
                 raise InputError(f"{name}: a source file needs source.id, three digits in quotes (\"002\")")
             change.destination = ctx.facts_dir / "sources" / f"{change.source.id}.yaml"
             return change
+        try:
+            data = load_yaml_file(path, name)
+        except FactsError as exc:
+            raise InputError(str(exc)) from None
         if isinstance(data, Map) and "entities" in data and "type" in data:
             change = Change(path, name, "entities")
             change.entities = load_entity_file(path, name, change.errors)
@@ -718,6 +784,8 @@ def _common(f):
         click.option("--reference", default="../shared/reference/identifiers.tsv", show_default=True,
                      envvar="MRKG_REFERENCE", type=click.Path(path_type=Path),
                      help="Reference identifiers table that mappings are checked against."),
+        click.option("--cache/--no-cache", default=True, show_default=True,
+                     help="Remember the parsed existing facts per file content (in $XDG_CACHE_HOME/mrkg)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -731,13 +799,15 @@ def _common(f):
               help="text: one line per result; json; turtle: the standard sh:ValidationReport.")
 @click.option("--min-severity", type=click.Choice(["Violation", "Warning", "Info"], case_sensitive=False),
               default="Info", show_default=True, help="Least severe results the text report shows.")
-def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, fmt, min_severity) -> None:
+def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, cache, fmt,
+                     min_severity) -> None:
     """Validate FILES (YAML facts, Turtle, TriG, N-Triples) in the context of the graph; no FILES: all the facts.
 
     Changes nothing. Exit 0 conforms, 1 violations, 2 unusable input.
     """
     try:
-        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference)
+        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference,
+                           default_cache_dir() if cache else None)
         report = validate_files(ctx, list(files)) if files else validate_all(ctx)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -754,13 +824,15 @@ def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, re
 @click.option("--replace", "replace_existing", is_flag=True, help="Replace an existing facts file of the same name.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "turtle"]), default="text", show_default=True,
               help="Format of the validation report.")
-def add_command(file, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, out, replace_existing, fmt) -> None:
+def add_command(file, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, cache, out, replace_existing,
+                fmt) -> None:
     """Validate FILE and, only if it conforms and the graph builds with it, put it in facts/ and rebuild.
 
     On any failure facts/ and the published build are unchanged. Exit 0 added, 1 refused, 2 unusable input.
     """
     try:
-        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference)
+        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference,
+                           default_cache_dir() if cache else None)
         code, message, report = add_file(ctx, file, out, replace_existing=replace_existing)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -221,6 +221,10 @@ class Shapes:
         return "\n".join(sorted(set(lines)))
 
     @cached_property
+    def core_checks(self) -> list[CoreCheck]:
+        return _Compiler(self.core).compile()
+
+    @cached_property
     def sparql_checks(self) -> list[SparqlCheck]:
         checks = []
         for shape, constraint in sorted(self.graph.subject_objects(SH.sparql), key=lambda t: (str(t[0]), str(t[1]))):
@@ -239,6 +243,239 @@ class Shapes:
             checks.append(SparqlCheck(shape, constraint, severity, messages, targets, variables,
                                       match.group(3).replace("$this", "?this"), self._prefixes(constraint)))
         return checks
+
+
+# --- core constraints as SPARQL ------------------------------------------------------------------------------
+
+# The SHACL core components our shapes use, and how each becomes a query on pyoxigraph. Any other component in the
+# shapes is refused (ShapesError), so a new kind of constraint cannot go unchecked: add it here and to the tests.
+PARAMETERS = {SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH["or"], SH["in"], SH.pattern, SH.flags,
+              SH.nodeKind, SH.minLength, SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive,
+              SH.lessThan, SH.lessThanOrEquals, SH.equals, SH.qualifiedValueShape, SH.qualifiedMinCount,
+              SH.qualifiedMaxCount, SH.languageIn, SH.uniqueLang, SH.closed, SH.ignoredProperties, SH.hasValue}
+ANNOTATIONS = {RDF.type, RDFS.label, RDFS.comment, SH.message, SH.severity, SH.path, SH.property, SH.targetClass,
+               SH.sparql, SH.name, SH.description, SH.deactivated}
+
+
+FOCUS = "%%FOCUS%%"
+
+
+def subclasses(classes) -> str:
+    """A placeholder for the classes and all their subclasses in the data graph, filled in by expand_classes():
+    a VALUES block joins through the index, much faster on pyoxigraph than rdf:type/rdfs:subClassOf* per node."""
+    return "%%SUBCLASSES " + " ".join(str(c) for c in sorted(classes, key=str)) + "%%"
+
+
+def expand_classes(query: str, data: Graph) -> str:
+    def closure(match: re.Match) -> str:
+        found, todo = set(), [URIRef(c) for c in match.group(1).split()]
+        while todo:
+            c = todo.pop()
+            if c not in found:
+                found.add(c)
+                todo.extend(data.subjects(RDFS.subClassOf, c))
+        return "{ " + " ".join(sorted(f"<{c}>" for c in found)) + " }"
+
+    return re.sub(r"%%SUBCLASSES ([^%]+)%%", closure, query)
+
+
+@dataclass(frozen=True)
+class CoreCheck:
+    """One core constraint of one shape, under the class targets of the node shape that holds it."""
+
+    shape: Node
+    component: URIRef
+    severity: str
+    messages: tuple[str, ...]
+    path: Node | None
+    query: str  # selects ?this and optionally ?value, ?path; FOCUS is replaced by a VALUES clause or nothing
+    # pyoxigraph canonicalises derived datatypes (xsd:nonNegativeInteger is stored as xsd:integer), so sh:datatype
+    # is checked on the rdflib graph for the focus nodes the query selects: (datatype, path IRIs or () for the node).
+    datatype: tuple[URIRef, tuple[URIRef, ...]] | None = None
+
+
+def _n3(node: Node) -> str:
+    return node.n3()
+
+
+class _Compiler:
+    def __init__(self, graph: Graph):
+        self.g = graph
+
+    def items(self, node: Node) -> list[Node]:
+        return list(self.g.items(node))
+
+    def path_sparql(self, path: Node) -> str:
+        if isinstance(path, URIRef):
+            return _n3(path)
+        alternatives = self.g.value(path, SH.alternativePath)
+        if alternatives is not None:
+            return "(" + "|".join(self.path_sparql(p) for p in self.items(alternatives)) + ")"
+        raise ShapesError(f"unsupported sh:path {path!r}: use an IRI or sh:alternativePath")
+
+    def path_iris(self, path: Node | None) -> tuple[URIRef, ...]:
+        if path is None:
+            return ()
+        if isinstance(path, URIRef):
+            return (path,)
+        return tuple(self.items(self.g.value(path, SH.alternativePath)))
+
+    def value_test(self, shape: Node) -> str:
+        """A FILTER expression true when ?v conforms to a small value shape ([ sh:class C ] or [ sh:in (...) ])."""
+        parts = []
+        for p, o in self.g.predicate_objects(shape):
+            if p == SH["class"]:
+                parts.append(f"EXISTS {{ VALUES ?_vt {subclasses([o])} ?v rdf:type ?_vt }}")
+            elif p == SH["in"]:
+                parts.append("(" + " || ".join(f"sameTerm(?v, {_n3(x)})" for x in self.items(o)) + ")")
+            elif p not in ANNOTATIONS:
+                raise ShapesError(f"unsupported constraint {p} inside sh:or / sh:qualifiedValueShape")
+        return " && ".join(parts) or "true"
+
+    def compile(self) -> list[CoreCheck]:
+        checks = []
+        for node_shape in sorted(set(self.g.subjects(SH.targetClass, None)), key=str):
+            targets = sorted(self.g.objects(node_shape, SH.targetClass), key=str)
+            target = f"VALUES ?_target {subclasses(targets)} ?this rdf:type ?_target ."
+            checks += self.constraints(node_shape, None, target, node_shape)
+            for prop in self.g.objects(node_shape, SH.property):
+                checks += self.constraints(prop, self.g.value(prop, SH.path), target, node_shape)
+        return checks
+
+    def constraints(self, shape: Node, path: Node | None, target: str, node_shape: Node) -> list[CoreCheck]:
+        g = self.g
+        severity = SEVERITIES[g.value(shape, SH.severity) or SH.Violation]
+        messages = tuple(sorted(str(m) for m in g.objects(shape, SH.message)))
+        if g.value(shape, SH.deactivated) == Literal(True):
+            return []
+        for p in set(g.predicates(shape, None)):
+            if p not in PARAMETERS and p not in ANNOTATIONS and not (path is None and p == SH.targetClass):
+                raise ShapesError(f"{shape}: constraint {p} is not supported by the fast validator (mrkg.shacl)")
+        out: list[CoreCheck] = []
+
+        def add(component: URIRef, body: str, *, grouped: str | None = None, group_by: str = "?this",
+                datatype: tuple | None = None) -> None:
+            if datatype is not None:
+                query = f"SELECT DISTINCT ?this WHERE {{ {FOCUS} {target} }}"
+            elif grouped is not None:
+                query = f"SELECT ?this WHERE {{ {FOCUS} {target} {body} }} GROUP BY {group_by} HAVING ({grouped})"
+            else:
+                query = f"SELECT DISTINCT ?this ?value ?path WHERE {{ {FOCUS} {target} {body} }}"
+            out.append(CoreCheck(shape, component, severity, messages, path, query, datatype))
+
+        if path is None:  # node-level constraints apply to the focus node itself
+            value = "BIND (?this AS ?v) BIND (?this AS ?value)"
+        else:
+            value = f"?this {self.path_sparql(path)} ?v . BIND (?v AS ?value)"
+        for p, o in sorted(g.predicate_objects(shape), key=lambda t: (str(t[0]), str(t[1]))):
+            if p == SH.minCount:
+                add(SH.MinCountConstraintComponent, f"OPTIONAL {{ ?this {self.path_sparql(path)} ?v }}",
+                    grouped=f"COUNT(DISTINCT ?v) < {int(o)}")
+            elif p == SH.maxCount:
+                add(SH.MaxCountConstraintComponent, f"?this {self.path_sparql(path)} ?v",
+                    grouped=f"COUNT(DISTINCT ?v) > {int(o)}")
+            elif p == SH.datatype:
+                add(SH.DatatypeConstraintComponent, "", datatype=(o, self.path_iris(path)))
+            elif p == SH["class"]:
+                add(SH.ClassConstraintComponent,
+                    f"{value} FILTER NOT EXISTS {{ VALUES ?_vt {subclasses([o])} ?v rdf:type ?_vt }}")
+            elif p == SH["or"]:
+                tests = " || ".join(f"({self.value_test(alt)})" for alt in self.items(o))
+                add(SH.OrConstraintComponent, f"{value} FILTER (!({tests}))")
+            elif p == SH["in"]:
+                add(SH.InConstraintComponent, f"{value} FILTER (!({self.value_test_in(o)}))")
+            elif p == SH.hasValue:
+                add(SH.HasValueConstraintComponent, f"FILTER NOT EXISTS {{ ?this {self.path_sparql(path)} {_n3(o)} }}"
+                    if path is not None else f"FILTER (!sameTerm(?this, {_n3(o)}))")
+            elif p == SH.pattern:
+                flags = g.value(shape, SH.flags)
+                regex = f"REGEX(STR(?v), {_n3(Literal(str(o)))}{', ' + _n3(Literal(str(flags))) if flags else ''})"
+                add(SH.PatternConstraintComponent, f"{value} FILTER (isBlank(?v) || !{regex})")
+            elif p == SH.nodeKind:
+                test = {SH.IRI: "isIRI(?v)", SH.Literal: "isLiteral(?v)", SH.BlankNode: "isBlank(?v)",
+                        SH.BlankNodeOrIRI: "!isLiteral(?v)", SH.IRIOrLiteral: "!isBlank(?v)",
+                        SH.BlankNodeOrLiteral: "!isIRI(?v)"}[o]
+                add(SH.NodeKindConstraintComponent, f"{value} FILTER (!({test}))")
+            elif p == SH.minLength:
+                add(SH.MinLengthConstraintComponent, f"{value} FILTER (isBlank(?v) || STRLEN(STR(?v)) < {int(o)})")
+            elif p in (SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive):
+                op = {SH.minInclusive: ">=", SH.maxInclusive: "<=", SH.minExclusive: ">", SH.maxExclusive: "<"}[p]
+                component = SH[str(p).split("#")[1][0].upper() + str(p).split("#")[1][1:] + "ConstraintComponent"]
+                add(component, f"{value} FILTER (!COALESCE(?v {op} {_n3(o)}, false))")
+            elif p in (SH.lessThan, SH.lessThanOrEquals):
+                op = "<" if p == SH.lessThan else "<="
+                component = SH.LessThanConstraintComponent if p == SH.lessThan else SH.LessThanOrEqualsConstraintComponent
+                add(component, f"{value} ?this {_n3(o)} ?w . FILTER (!COALESCE(?v {op} ?w, false))")
+            elif p == SH.equals:
+                own = self.path_sparql(path)
+                add(SH.EqualsConstraintComponent,
+                    f"{{ ?this {own} ?v . FILTER NOT EXISTS {{ ?this {_n3(o)} ?v }} }} UNION "
+                    f"{{ ?this {_n3(o)} ?v . FILTER NOT EXISTS {{ ?this {own} ?v }} }} BIND (?v AS ?value)")
+            elif p == SH.qualifiedValueShape:
+                test = self.value_test(o)
+                inner = f"OPTIONAL {{ ?this {self.path_sparql(path)} ?v . FILTER ({test}) }}"
+                low, high = g.value(shape, SH.qualifiedMinCount), g.value(shape, SH.qualifiedMaxCount)
+                if low is not None:
+                    add(SH.QualifiedMinCountConstraintComponent, inner, grouped=f"COUNT(DISTINCT ?v) < {int(low)}")
+                if high is not None:
+                    add(SH.QualifiedMaxCountConstraintComponent, inner, grouped=f"COUNT(DISTINCT ?v) > {int(high)}")
+            elif p == SH.languageIn:
+                tests = " || ".join(f"LANGMATCHES(LANG(?v), {_n3(Literal(str(x)))})" for x in self.items(o))
+                add(SH.LanguageInConstraintComponent, f"{value} FILTER (!isLiteral(?v) || !({tests}))")
+            elif p == SH.uniqueLang and o == Literal(True):
+                add(SH.UniqueLangConstraintComponent, f"?this {self.path_sparql(path)} ?v . FILTER (LANG(?v) != '') "
+                    "BIND (LANG(?v) AS ?lang)", grouped="COUNT(DISTINCT ?v) > 1", group_by="?this ?lang")
+            elif p == SH.closed and o == Literal(True):
+                allowed = {self.g.value(ps, SH.path) for ps in self.g.objects(shape, SH.property)}
+                ignored = g.value(shape, SH.ignoredProperties)
+                allowed |= set(self.items(ignored)) if ignored is not None else set()
+                names = ", ".join(sorted(_n3(a) for a in allowed if isinstance(a, URIRef)))
+                add(SH.ClosedConstraintComponent, f"?this ?path ?value . FILTER (?path NOT IN ({names}))")
+        return out
+
+    def value_test_in(self, members: Node) -> str:
+        return " || ".join(f"sameTerm(?v, {_n3(x)})" for x in self.items(members)) or "false"
+
+
+def _datatype_ok(value: Node, datatype: URIRef) -> bool:
+    if not isinstance(value, Literal) or getattr(value, "ill_typed", False):
+        return False
+    actual = value.datatype or (RDF.langString if value.language else XSD.string)
+    return actual == datatype
+
+
+def run_core_queries(shapes: "Shapes", store: ox.Store, focus: set[Node] | None = None,
+                     data: Graph | None = None) -> list[Result]:
+    # The data graph is small when a focus is given (the new nodes and their context): run every query on all of it
+    # and keep the results on focus nodes; a VALUES block of thousands of IRIs per query costs more than it saves.
+    prologue = f"PREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\n"
+    results = []
+    for check in shapes.core_checks:
+        query = prologue + expand_classes(check.query.replace(FOCUS, ""), data)
+        try:
+            rows = store.query(query)
+        except (SyntaxError, OSError, ValueError) as exc:
+            raise ShapesError(f"{check.shape} ({check.component}): {exc}\n{query}") from None
+        names = [v.value for v in rows.variables]
+        if check.datatype is not None:
+            datatype, paths = check.datatype
+            for row in rows:
+                this = _from_ox(row["this"])
+                values = [this] if not paths else [v for p in paths for v in data.objects(this, p)]
+                for value in values:
+                    if not _datatype_ok(value, datatype):
+                        for message in check.messages or ("constraint failed",):
+                            results.append(Result(check.severity, message, this, check.shape, check.component,
+                                                  check.path if isinstance(check.path, URIRef) else None, value))
+            continue
+        for row in rows:
+            this = _from_ox(row["this"])
+            value = _from_ox(row["value"]) if "value" in names else None
+            path = _from_ox(row["path"]) if "path" in names and row["path"] is not None else check.path
+            for message in check.messages or ("constraint failed",):
+                results.append(Result(check.severity, message, this, check.shape, check.component,
+                                      path if isinstance(path, URIRef) else check.path, value))
+    return [r for r in results if focus is None or r.focus in focus]
 
 
 # --- validation ---------------------------------------------------------------------------------------------
@@ -283,19 +520,13 @@ def run_sparql_checks(shapes: Shapes, data: Graph, focus: set[Node] | None = Non
                       store: ox.Store | None = None) -> list[Result]:
     """Each SHACL-SPARQL constraint as one query on pyoxigraph, joined with the class target of its shape."""
     store = store if store is not None else oxigraph_store(data)
-    focus_values = None
-    if focus is not None:
-        named = sorted(f"<{n}>" for n in focus if isinstance(n, URIRef))
-        if not named:
-            return []
-        focus_values = "VALUES ?this { " + " ".join(named) + " }"
     results = []
     for check in shapes.sparql_checks:
         target = " UNION ".join(f"{{ ?this rdf:type/rdfs:subClassOf* <{t}> }}" for t in check.targets)
         names = ["this", *(v for v in check.variables if v != "this")]
         query = (f"{check.prefixes}\nPREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\n"
                  f"SELECT DISTINCT {' '.join('?' + n for n in names)} WHERE {{\n"
-                 f"{focus_values or ''}\n{target}\n{check.body}\n}}")
+                 f"{target}\n{check.body}\n}}")
         try:
             rows = store.query(query)
         except (SyntaxError, OSError, ValueError) as exc:
@@ -303,6 +534,8 @@ def run_sparql_checks(shapes: Shapes, data: Graph, focus: set[Node] | None = Non
         for row in rows:
             bindings = {name: _from_ox(row[name]) for name in names if row[name] is not None}
             this = bindings["this"]
+            if focus is not None and this not in focus:
+                continue
             messages = check.messages or ("SPARQL constraint failed",)
             for message in messages:
                 results.append(Result(check.severity, _fill(message, bindings), this, check.shape,
@@ -342,10 +575,12 @@ def results_from_report(graph: Graph) -> list[Result]:
 
 
 def validate_graph(shapes: Shapes, data: Graph, focus: set[Node] | None = None) -> Report:
-    """Validate ``data`` (only the ``focus`` nodes, when given) against ``shapes``."""
+    """Validate ``data`` (only the ``focus`` nodes, when given) against ``shapes``: every constraint as SPARQL on
+    pyoxigraph (core ones compiled, SHACL-SPARQL ones as written)."""
+    store = oxigraph_store(data)
     report = Report()
-    report.extend(run_core_checks(shapes, data, focus))
-    report.extend(run_sparql_checks(shapes, data, focus))
+    report.extend(run_core_queries(shapes, store, focus, data))
+    report.extend(run_sparql_checks(shapes, data, focus, store=store))
     return report
 
 
