@@ -79,6 +79,8 @@ KINDS: dict[str, Kind] = {
     "regulatory-status": _k("RegulatoryStatusClaim", "hasRegulatoryStatus", {"regulatory-status"}),
     "combination": _k("CombinationClaim", "isUsedWith", {"intervention", "drug", "drug-class"}),
     "tapering": _k("TaperingClaim", "requiresTaperingToAvoid", {"adverse-effect", "condition"}),
+    "drug-comparison": _k("DrugComparisonClaim", "hasSameMechanismAs", {"drug", "drug-class"},
+                          other={"isInterchangeableWith"}),
     "titration": _k("TitrationClaim", "hasTitration", value="duration"),
     "symptom": _k("SymptomClaim", "hasSymptom", {"adverse-effect", "condition"},
                   subjects={"adverse-effect", "condition"}),
