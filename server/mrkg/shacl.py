@@ -48,6 +48,7 @@ class Result:
     constraint: Node | None = None
     location: str = ""  # file:line
     claim: str = ""  # the claim (or entity, source...) the curator knows it by
+    name: Node | None = None  # the named shape or constraint it is reported under (see Shapes.name_of)
 
     def sort_key(self) -> tuple:
         return (SEVERITY_RANK[self.severity], self.location, str(self.focus), self.message)
@@ -117,7 +118,7 @@ def format_text(report: Report, min_severity: str = "Info") -> str:
         if r.value is not None and not (isinstance(r.focus, Literal) and r.value == r.focus):
             value = _short(r.value)
             detail.append(f"value {value[:80] + '…' if len(value) > 80 else value}")
-        shape = _short(r.constraint) if isinstance(r.constraint, URIRef) else _short(r.shape)
+        shape = _short(r.name if r.name is not None else (r.constraint if isinstance(r.constraint, URIRef) else r.shape))
         extra = f" ({'; '.join(detail)})" if detail else ""
         lines.append(f"{where}{r.severity}: {about}{r.message} [{shape}]{extra}")
     lines.append(report.summary())
@@ -129,7 +130,7 @@ def format_json(report: Report) -> str:
         return None if node is None else (str(node) if not isinstance(node, BNode) else None)
 
     items = [{"location": r.location or None, "severity": r.severity, "claim": r.claim or None,
-              "focus": term(r.focus), "message": r.message, "shape": term(r.shape),
+              "focus": term(r.focus), "message": r.message, "shape": term(r.name if r.name is not None else r.shape),
               "constraint": term(r.constraint), "component": term(r.component), "path": term(r.path),
               "value": term(r.value)} for r in report.sorted()]
     return json.dumps({"conforms": report.conforms, "counts": report.counts(), "results": items},
@@ -203,6 +204,16 @@ class Shapes:
             except Exception as exc:  # a broken shapes file is our bug; say which file
                 raise ShapesError(f"{path}: {str(exc).splitlines()[0]}") from None
         return cls(graph)
+
+    def name_of(self, result: "Result") -> Node:
+        """The shape a result is reported under: its SPARQL constraint or shape when named, else the node shape
+        that holds the anonymous property shape or constraint."""
+        for node in (result.constraint, result.shape):
+            if isinstance(node, URIRef):
+                return node
+        anonymous = result.constraint if result.constraint is not None else result.shape
+        holder = self.graph.value(None, SH.property, anonymous) or self.graph.value(None, SH.sparql, anonymous)
+        return holder if holder is not None else anonymous
 
     @cached_property
     def core(self) -> Graph:
@@ -538,9 +549,10 @@ def run_sparql_checks(shapes: Shapes, data: Graph, focus: set[Node] | None = Non
                 continue
             messages = check.messages or ("SPARQL constraint failed",)
             for message in messages:
+                # SHACL: a node shape's SPARQL result without ?value has the focus node as its value.
                 results.append(Result(check.severity, _fill(message, bindings), this, check.shape,
                                       SH.SPARQLConstraintComponent, bindings.get("path"),
-                                      bindings.get("value"), check.constraint))
+                                      bindings.get("value", this), check.constraint))
     return results
 
 
@@ -581,6 +593,8 @@ def validate_graph(shapes: Shapes, data: Graph, focus: set[Node] | None = None) 
     report = Report()
     report.extend(run_core_queries(shapes, store, focus, data))
     report.extend(run_sparql_checks(shapes, data, focus, store=store))
+    for result in report.results:
+        result.name = shapes.name_of(result)
     return report
 
 
