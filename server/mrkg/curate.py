@@ -196,6 +196,7 @@ def read_change(ctx: Context, path: Path) -> Change:
             head = path.read_bytes()[:MAX_RDF_BYTES].decode("utf-8", errors="replace")
         except OSError as exc:
             raise InputError(f"{name}: cannot read: {exc.strerror}") from None
+        _refuse_tags(head, name)
         keys = set(re.findall(r"^([A-Za-z_]+)\s*:", head, re.M))
         if {"source", "claims"} <= keys:
             change = Change(path, name, "source")
@@ -221,6 +222,28 @@ def read_change(ctx: Context, path: Path) -> Change:
         return Change(path, name, "rdf", graph=_parse_rdf(path, name, RDF_FORMATS[suffix]))
     raise InputError(f"{name}: unsupported file type {suffix or '(none)'}: give YAML facts (.yaml) or Turtle, TriG "
                      "or N-Triples (.ttl, .trig, .nt); RDF/XML and JSON-LD are not read")
+
+
+STANDARD_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+
+def _refuse_tags(text: str, name: str) -> None:
+    """Refuse explicit YAML tags (``!!python/object/apply:...``): yamlfile.py builds mappings and sequences without
+    looking at their tag, so a tag there would pass silently. Only the tokenizer runs: nothing is constructed."""
+    if "!" not in text:
+        return
+    import yaml
+
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.TagToken):
+                handle, suffix = token.value
+                tag = ("tag:yaml.org,2002:" if handle == "!!" else (handle or "")) + (suffix or "")
+                if tag not in STANDARD_TAGS:
+                    raise InputError(f"{name}:{token.start_mark.line + 1}: YAML tag {handle or ''}{suffix} is not "
+                                     "allowed in facts files")
+    except yaml.YAMLError:
+        return  # the facts reader reports syntax errors with their line
 
 
 def _parse_rdf(path: Path, name: str, fmt: str) -> Graph:

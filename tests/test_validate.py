@@ -1,0 +1,330 @@
+"""`mrkg validate`: new facts checked in the context of the graph, reports a curator can act on, exit codes 0/1/2,
+hostile inputs refused with one line, nothing fetched, nothing changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import Graph, URIRef
+from rdflib.namespace import SH
+
+from mrkg.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def run(sources_dir: Path, reference_tsv: Path, tmp_path_factory: pytest.TempPathFactory):
+    cache = tmp_path_factory.mktemp("cache")
+
+    def invoke(*args: str, facts: Path = REPO / "facts"):
+        result = CliRunner().invoke(main, ["validate", *args, "--facts", str(facts), "--ontology", str(REPO / "ontology"),
+                                           "--shapes", str(REPO / "shapes"), "--sources", str(sources_dir),
+                                           "--reference", str(reference_tsv)],
+                                    env={"XDG_CACHE_HOME": str(cache)}, catch_exceptions=False)
+        return result
+
+    return invoke
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+def _source_yaml(tmp_path: Path, claims: str, name: str = "001.yaml") -> Path:
+    """A copy of source 001's header with the given claims (YAML text)."""
+    head = (REPO / "facts" / "sources" / "001.yaml").read_text().split("\nclaims:")[0]
+    path = tmp_path / name
+    path.write_text(head + "\nclaims:\n" + claims)
+    return path
+
+
+GOOD_CLAIM = """  - id: baclofen-drowsiness-row
+    kind: adverse-effect
+    subject: baclofen
+    object: drowsiness
+    quote: Drowsiness 10-63% 29%
+    frequency: {text: 10-63%, min: 10, max: 63}
+"""
+
+
+# --- exit codes and reports ------------------------------------------------------------------------------------
+
+
+def test_validate_real_source_file_conforms_in_context(run):
+    result = run(str(REPO / "facts" / "sources" / "001.yaml"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith("conforms:")
+
+
+def test_validate_all_facts_conforms(run):
+    result = run("--min-severity", "violation")
+    assert result.exit_code == 0, result.output
+
+
+def test_validate_bad_claim_reports_file_line_claim_and_shape(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: tablet"))
+    result = run(str(path))
+    assert result.exit_code == 1
+    line = next(l for l in result.output.splitlines() if "Violation" in l)
+    assert line.startswith(f"{path}:") and ":1" in line.split(": ")[0][-5:] or line.split(":")[1].isdigit()
+    assert "claim 001-baclofen-drowsiness-row" in line
+    assert "tablet" in line and "is a dosage-form" in line
+
+
+def test_validate_unknown_entity_is_a_violation_at_its_line(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: no-such-effect"))
+    result = run(str(path))
+    assert result.exit_code == 1
+    lines = path.read_text().splitlines()
+    claim_line = next(i for i, l in enumerate(lines, 1) if "id: baclofen-drowsiness-row" in l)
+    assert f"{path}:{claim_line}: Violation" in result.output
+    assert "'no-such-effect' is not an entity" in result.output
+
+
+def test_validate_quote_not_in_source_yaml(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, GOOD_CLAIM.replace("quote: Drowsiness 10-63% 29%", "quote: Euphoria 10-63% 29%"))
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert "quote not found in 001_cdda3a29a8c80455.txt" in result.output
+
+
+def test_validate_conflict_with_another_source_is_a_warning(run, tmp_path: Path):
+    negated = GOOD_CLAIM.replace("    frequency: {text: 10-63%, min: 10, max: 63}\n", "    negated: true\n")
+    result = run(str(_source_yaml(tmp_path, negated)))
+    assert result.exit_code == 0, result.output
+    warning = next(l for l in result.output.splitlines() if "ConflictingClaimShape" in l)
+    assert "Warning: claim 001-baclofen-drowsiness-row: conflicts with" in warning and "affirms" in warning
+
+
+def test_validate_json_and_turtle_formats(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, GOOD_CLAIM.replace("max: 63}", "max: 163}"))
+    as_json = run(str(path), "--format", "json")
+    assert as_json.exit_code == 1
+    data = json.loads(as_json.output)
+    assert data["conforms"] is False and data["results"][0]["severity"] == "Violation"
+    assert data["results"][0]["location"].startswith(str(path))
+    as_turtle = run(str(path), "--format", "turtle")
+    graph = Graph().parse(data=as_turtle.output, format="turtle")
+    report = next(graph.subjects(None, SH.ValidationReport))
+    assert graph.value(report, SH.conforms).toPython() is False
+    assert len(list(graph.objects(report, SH.result))) == data["counts"]["Violation"] + data["counts"]["Warning"] + \
+        data["counts"]["Info"]
+
+
+def test_validate_changes_nothing(run, tmp_path: Path):
+    before = _digest(REPO / "facts")
+    run(str(_source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: tablet"))))
+    run(str(REPO / "facts" / "sources" / "001.yaml"))
+    assert _digest(REPO / "facts") == before
+
+
+def test_validate_entity_file_duplicate_id_and_bad_mapping(run, tmp_path: Path):
+    path = tmp_path / "more-drugs.yaml"
+    path.write_text("type: drug\nentities:\n  - id: baclofen\n    label: baclofen again\n"
+                    "  - id: newdrug\n    label: newdrug\n    reference: baclofen\n"
+                    "    mappings:\n      - {scheme: DrugBank, id: DB99999}\n")
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert f"{path}:3: Violation" in result.output and "already defined at facts/entities/drugs.yaml" in result.output
+    assert "not a verified row" in result.output
+
+
+def test_validate_new_orphan_entity_is_a_warning(run, tmp_path: Path):
+    path = tmp_path / "lonely.yaml"
+    path.write_text("type: condition\nentities:\n  - id: lonely-condition\n    label: lonely condition\n")
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    assert f"{path}:3: Warning: entity lonely-condition: orphan entity" in result.output
+
+
+# --- Turtle in context ----------------------------------------------------------------------------------------
+
+
+def _claim_turtle(built, old: str, new: str) -> str:
+    """An existing claim of the real build under a new id, as Turtle (its value and annotation nodes too)."""
+    prefix = f"https://w3id.org/mrkg/claim/{old}"
+    graph = Graph()
+    graph.bind("mrkg", "https://w3id.org/mrkg/ontology/")
+    graph.bind("claim", "https://w3id.org/mrkg/claim/")
+    for s, p, o, g in built.dataset.quads((None, None, None, None)):
+        if "/graph/source/" in str(g) and (str(s) == prefix or str(s).startswith(prefix + "/")):
+            rename = lambda t: URIRef(str(t).replace(prefix, f"https://w3id.org/mrkg/claim/{new}")) \
+                if isinstance(t, URIRef) and str(t).startswith(prefix) else t
+            graph.add((rename(s), p, rename(o)))
+    graph.remove((None, URIRef("http://purl.org/dc/terms/identifier"), None))
+    graph.add((URIRef(f"https://w3id.org/mrkg/claim/{new}"), URIRef("http://purl.org/dc/terms/identifier"),
+               __import__("rdflib").Literal(new)))
+    return graph.serialize(format="turtle")
+
+
+def test_validate_turtle_duplicate_of_existing_claim_is_a_warning(run, built, tmp_path: Path):
+    path = tmp_path / "dup.ttl"
+    path.write_text(_claim_turtle(built, "001-baclofen-drowsiness", "001-baclofen-drowsiness-copy"))
+    result = run(str(path))
+    assert result.exit_code == 0, result.output
+    line = next(l for l in result.output.splitlines() if "DuplicateClaimShape" in l)
+    assert line.startswith(f"{path}:") and "suspected duplicate of https://w3id.org/mrkg/claim/001-baclofen-drowsiness" in line
+
+
+def test_validate_turtle_quote_not_in_source(run, built, tmp_path: Path):
+    text = _claim_turtle(built, "001-baclofen-drowsiness", "001-baclofen-euphoria")
+    path = tmp_path / "quote.ttl"
+    path.write_text(text.replace('"Drowsiness 10-63% 29%"', '"Euphoria 10-63% 29%"'))
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert "ClaimShape-quoteInSource" in result.output and "the quote is not in its source" in result.output
+
+
+def test_validate_turtle_unknown_entity(run, built, tmp_path: Path):
+    text = _claim_turtle(built, "001-baclofen-drowsiness", "001-baclofen-x")
+    path = tmp_path / "unknown.ttl"
+    path.write_text(text.replace("entity/drowsiness", "entity/no-such-thing"))
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert "AdverseEffectClaimShape-object" in result.output
+
+
+# --- hostile inputs -------------------------------------------------------------------------------------------
+
+
+def _one_line_error(result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [l for l in result.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
+def test_hostile_yaml_alias_bomb(run, tmp_path: Path):
+    rows = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("source: {}\nclaims: []\n" + "\n".join(rows) + "\n")
+    _one_line_error(run(str(path)), "anchors and aliases")
+
+
+def test_hostile_yaml_python_tag_is_never_constructed(run, tmp_path: Path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "tag.yaml"
+    path.write_text(f'source: !!python/object/apply:os.system ["touch {marker}"]\nclaims: []\n')
+    _one_line_error(run(str(path)), "YAML tag !!python/object/apply:os.system is not allowed")
+    assert not marker.exists()
+    scalar = tmp_path / "scalar-tag.yaml"
+    scalar.write_text(f'type: !!python/object/apply:os.system "touch {marker}"\nentities: []\n')
+    _one_line_error(run(str(scalar)), "is not allowed")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".ttl"])
+def test_hostile_50_mb_file(run, tmp_path: Path, suffix: str):
+    path = tmp_path / f"big{suffix}"
+    with path.open("wb") as handle:
+        handle.write(b"source:\n" if suffix == ".yaml" else b"# big\n")
+        handle.truncate(50 * 1024 * 1024)
+    _one_line_error(run(str(path)), "larger than")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".ttl"])
+def test_hostile_wrong_encoding(run, tmp_path: Path, suffix: str):
+    path = tmp_path / f"latin1{suffix}"
+    text = "source:\n  title: Caf\u00e9\nclaims: []\n" if suffix == ".yaml" else '<https://w3id.org/mrkg/entity/x> <http://www.w3.org/2000/01/rdf-schema#label> "Caf\u00e9" .\n'
+    path.write_bytes(text.encode("latin-1"))
+    _one_line_error(run(str(path)), "not valid UTF-8")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".ttl"])
+def test_hostile_byte_order_mark(run, tmp_path: Path, suffix: str):
+    path = tmp_path / f"bom{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + (b"source: {}\nclaims: []\n" if suffix == ".yaml" else b"# x\n"))
+    _one_line_error(run(str(path)), "byte-order mark")
+
+
+@pytest.mark.parametrize("name,words", [("data.rdf", "RDF/XML and JSON-LD are not read"),
+                                        ("data.jsonld", "RDF/XML and JSON-LD are not read"),
+                                        ("facts.yml", "not .yml"), ("missing.ttl", "no such file")])
+def test_hostile_unsupported_or_missing_file(run, tmp_path: Path, name: str, words: str):
+    path = tmp_path / name
+    if name != "missing.ttl":
+        path.write_text('{"@context": "http://127.0.0.1:9/ctx"}' if name.endswith("jsonld") else "x: 1\n")
+    _one_line_error(run(str(path)), words)
+
+
+def test_hostile_unparseable_turtle_and_unknown_yaml(run, tmp_path: Path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("<https://w3id.org/mrkg/entity/x> <p> .\n")
+    _one_line_error(run(str(bad)), "not valid turtle")
+    other = tmp_path / "other.yaml"
+    other.write_text("hello: world\n")
+    _one_line_error(run(str(other)), "not a facts file")
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections it is offered."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def test_hostile_turtle_imports_and_remote_iris_are_never_fetched(run, built, tmp_path: Path):
+    listener = Listener()
+    try:
+        url = f"http://127.0.0.1:{listener.port}"
+        claim = _claim_turtle(built, "001-baclofen-drowsiness", "001-baclofen-remote")
+        path = tmp_path / "remote.ttl"
+        path.write_text(f"@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@base <{url}/base/> .\n"
+                        f"<{url}/onto> a owl:Ontology ; owl:imports <{url}/imports.ttl> .\n"
+                        f"<https://w3id.org/mrkg/claim/001-baclofen-remote> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{url}/see> , <relative> .\n"
+                        f"<{url}/thing> a <{url}/Class> .\n" + claim)
+        result = run(str(path))
+    finally:
+        listener.close()
+    assert result.exit_code == 1, result.output
+    assert "owl:imports" in result.output or "imports" in result.output
+    assert "is not a node of the graph" in result.output
+    assert listener.connections == 0
+
+
+def test_hostile_turtle_may_not_change_ontology_or_shapes(run, tmp_path: Path):
+    path = tmp_path / "schema.ttl"
+    path.write_text("@prefix mrkg: <https://w3id.org/mrkg/ontology/> .\n"
+                    "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
+                    "@prefix sh: <http://www.w3.org/ns/shacl#> .\n"
+                    "mrkg:Route rdfs:subClassOf mrkg:Target .\n"
+                    "<https://w3id.org/mrkg/entity/x> a sh:NodeShape ; sh:targetClass mrkg:Claim ; sh:deactivated true .\n")
+    result = run(str(path))
+    assert result.exit_code == 1
+    assert "curator input may not describe https://w3id.org/mrkg/ontology/Route" in result.output
+    assert "CuratorInputShape-schemaStatement" in result.output
