@@ -373,6 +373,7 @@ class Assembly:
     focus: set = field(default_factory=set)
     locations: dict[str, str] = field(default_factory=dict)
     report: Report = field(default_factory=Report)
+    orphan_candidates: set = field(default_factory=set)  # existing entities validated only for being orphans
 
     def add_all(self, triples, focus: bool = False) -> None:
         for s, p, o in triples:
@@ -537,6 +538,7 @@ def _assemble_source(ctx: Context, change: Change, merged: Facts, asm: Assembly,
                 if entity_id and entity_id not in still and entity_id in merged.entities:
                     touched.add(entity_id)
                     asm.focus.add(ENT[entity_id])
+                    asm.orphan_candidates.add(ENT[entity_id])
                     entity = merged.entities[entity_id]
                     asm.locations[str(ENT[entity_id])] = f"{entity.file}:{entity.line}"
 
@@ -673,7 +675,8 @@ def validate_files(ctx: Context, paths: list[Path]) -> Report:
             report.extend(validate_intake(intake, typed).results)
     if report.conforms or not rdf:
         # Curator RDF that would change the ontology or shapes is refused before it meets the graph.
-        report.extend(validate_graph(ctx.shapes, asm.data, asm.focus).results)
+        report.extend(r for r in validate_graph(ctx.shapes, asm.data, asm.focus).results
+                      if r.focus not in asm.orphan_candidates or str(r.name).endswith("/OrphanEntityShape"))
     _locate(asm, report)
     return report
 

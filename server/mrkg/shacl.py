@@ -74,7 +74,9 @@ class Report:
         return {s: sum(r.severity == s for r in self.results) for s in SEVERITY_RANK}
 
     def extend(self, results: Iterable[Result]) -> None:
-        seen = {r.key() for r in self.results}
+        if not hasattr(self, "_seen") or len(self._seen) != len(self.results):
+            self._seen = {r.key() for r in self.results}
+        seen = self._seen
         for result in results:
             if result.key() not in seen:
                 seen.add(result.key())
