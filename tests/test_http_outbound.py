@@ -46,6 +46,22 @@ def _connections(sock: socket.socket) -> int:
     return accepted
 
 
+@pytest.fixture(scope="module")
+def remote_live_server(oxigraph_serve, build_dir, tmp_path_factory):
+    """`mrkg serve` with the remote engine in front of `oxigraph serve` holding the real build."""
+    from conftest import start_server, stop_server
+
+    log = tmp_path_factory.mktemp("serve-remote") / "serve.log"
+    server = start_server(build_dir, "remote", log, remote_endpoint=oxigraph_serve(build_dir / "mrkg.nq"))
+    yield server
+    stop_server(server)
+
+
+def test_get_sparql_remote_engine_no_outbound_connection(remote_live_server, listener):
+    """The remote engine too: neither mrkg nor the store behind it may reach the listener."""
+    test_get_sparql_no_outbound_connection(remote_live_server, listener)
+
+
 def test_get_sparql_no_outbound_connection(live_server, listener):
     sock, there = listener
     queries = [
