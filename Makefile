@@ -49,6 +49,7 @@ test: setup ## run the test suite
 bench: setup ## run the benchmarks (minutes; not part of make test)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
 	$(BIN)/mrkg bench
+	$(BIN)/python benchmarks/validate_bench.py --scale 100 --repeat 3
 
 clean: ## remove build/ and the virtual environment
 	rm -rf build $(VENV) node_modules .pytest_cache

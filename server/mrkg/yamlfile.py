@@ -70,6 +70,10 @@ class _Loader(yaml.SafeLoader):
 
 def _convert(node: yaml.Node, loader: _Loader, name: str) -> Any:
     line = node.start_mark.line + 1
+    plain = {yaml.MappingNode: "tag:yaml.org,2002:map", yaml.SequenceNode: "tag:yaml.org,2002:seq"}.get(type(node))
+    if plain is not None and node.tag != plain:
+        # A tag on a mapping or a list (!!python/object/apply...) would otherwise pass unnoticed.
+        raise FactsError(name, line, f"unsupported YAML tag {node.tag!r}: facts files use plain mappings and lists")
     if isinstance(node, yaml.MappingNode):
         result = Map()
         result.line = line
