@@ -10,6 +10,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def tree_digest(folder: Path) -> str:
+    """One SHA-256 over every file below ``folder`` (names and contents): equal digests, unchanged tree."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+    return h.hexdigest()
+
+
 def shared_dir() -> Path:
     """The shared/ folder beside the project root (MRKG_SHARED overrides it)."""
     return Path(os.environ.get("MRKG_SHARED", REPO.parent / "shared")).resolve()

@@ -3,13 +3,14 @@ itself refuses a graph that violates a shape."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from conftest import tree_digest
 
 from mrkg.build import BuildError, run_build
 from mrkg.cli import main
@@ -29,13 +30,6 @@ def small_repo(tmp_path: Path) -> Path:
     shutil.copy(REPO / "facts" / "sources" / "001.yaml", facts / "sources" / "001.yaml")
     return tmp_path
 
-
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    return h.hexdigest()
 
 
 def _add(repo: Path, sources_dir: Path, reference_tsv: Path, *args: str):
@@ -61,13 +55,13 @@ def test_add_conforming_file_installs_it_and_rebuilds(small_repo: Path, sources_
 
 def test_add_bad_file_changes_nothing(small_repo: Path, sources_dir: Path, reference_tsv: Path, tmp_path_factory):
     run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
-    before_facts, before_link = _digest(small_repo / "facts"), os.readlink(small_repo / "build")
+    before_facts, before_link = tree_digest(small_repo / "facts"), os.readlink(small_repo / "build")
     new = tmp_path_factory.mktemp("in") / "001.yaml"
     new.write_text((REPO / "facts" / "sources" / "001.yaml").read_text().replace("object: drowsiness", "object: tablet", 1))
     result = _add(small_repo, sources_dir, reference_tsv, str(new), "--replace")
     assert result.exit_code == 1
     assert "does not conform; nothing was changed" in result.output
-    assert _digest(small_repo / "facts") == before_facts
+    assert tree_digest(small_repo / "facts") == before_facts
     assert os.readlink(small_repo / "build") == before_link
 
 
@@ -90,7 +84,7 @@ def test_add_refuses_turtle(small_repo: Path, sources_dir: Path, reference_tsv: 
 def test_add_restores_facts_when_the_rebuild_fails(small_repo: Path, sources_dir: Path, reference_tsv: Path,
                                                    tmp_path_factory, monkeypatch):
     run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
-    before_facts, before_link = _digest(small_repo / "facts"), os.readlink(small_repo / "build")
+    before_facts, before_link = tree_digest(small_repo / "facts"), os.readlink(small_repo / "build")
     calls = []
 
     def flaky_build(facts_dir, *args, **kwargs):
@@ -105,7 +99,7 @@ def test_add_restores_facts_when_the_rebuild_fails(small_repo: Path, sources_dir
     ctx = Context.load(small_repo / "facts", REPO / "ontology", sources_dir, REPO / "shapes", reference_tsv)
     code, message, _ = add_file(ctx, new, small_repo / "build")
     assert code == 1 and "restored" in message
-    assert _digest(small_repo / "facts") == before_facts
+    assert tree_digest(small_repo / "facts") == before_facts
     assert os.readlink(small_repo / "build") == before_link
 
 

@@ -3,7 +3,6 @@ hostile inputs refused with one line, nothing fetched, nothing changed."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import socket
 import threading
@@ -13,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
+
+from conftest import tree_digest
 
 from mrkg.cli import main
 
@@ -32,13 +33,6 @@ def run(sources_dir: Path, reference_tsv: Path, tmp_path_factory: pytest.TempPat
 
     return invoke
 
-
-def _digest(folder: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            h.update(str(path.relative_to(folder)).encode() + path.read_bytes())
-    return h.hexdigest()
 
 
 def _source_yaml(tmp_path: Path, claims: str, name: str = "001.yaml") -> Path:
@@ -123,10 +117,10 @@ def test_validate_json_and_turtle_formats(run, tmp_path: Path):
 
 
 def test_validate_changes_nothing(run, tmp_path: Path):
-    before = _digest(REPO / "facts")
+    before = tree_digest(REPO / "facts")
     run(str(_source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: tablet"))))
     run(str(REPO / "facts" / "sources" / "001.yaml"))
-    assert _digest(REPO / "facts") == before
+    assert tree_digest(REPO / "facts") == before
 
 
 def test_validate_entity_file_duplicate_id_and_bad_mapping(run, tmp_path: Path):
