@@ -40,7 +40,7 @@ validate: setup ## validate the facts (or FILES=...) against the shapes, in the 
 stats: setup ## print claims per source and kind, conflicts, entities, mappings
 	$(BIN)/mrkg stats --sources $(SOURCES)
 
-serve: build ## build, then serve the endpoint and UI on http://$(HOST):$(PORT)/
+serve: build ## build, then serve the endpoint and UI on http://127.0.0.1:8000/ (HOST=, PORT= to change)
 	$(BIN)/mrkg serve --host $(HOST) --port $(PORT)
 
 test: setup ## run the test suite
@@ -51,5 +51,5 @@ bench: setup ## run the benchmarks (minutes; not part of make test)
 	$(BIN)/mrkg bench
 	$(BIN)/python benchmarks/validate_bench.py --scale 100 --repeat 3
 
-clean: ## remove build/ and the virtual environment
-	rm -rf build $(VENV) node_modules .pytest_cache
+clean: ## remove build/, its older versions, the virtual environment and node_modules
+	rm -rf build .build-versions $(VENV) node_modules .pytest_cache
