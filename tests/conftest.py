@@ -161,12 +161,13 @@ def endpoint_settings(build: Path, engine: str, **overrides) -> dict:
 
 @pytest.fixture(scope="session", params=ENGINES)
 def endpoint_app(request: pytest.FixtureRequest, endpoint_build: Path):
-    """The Flask app over the endpoint test data, once per engine (its query workers are real processes)."""
+    """The Flask app over the endpoint test data, once per engine, with the pool executor (the inline one needs
+    gunicorn's client socket, which Flask's test client has not): its query workers are real processes."""
     from mrkg.web import create_app
 
-    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param)})
+    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool")})
     yield app
-    app.extensions["mrkg"].pool.close()
+    app.extensions["mrkg"].close()
 
 
 @pytest.fixture
@@ -226,6 +227,15 @@ def live_server(request: pytest.FixtureRequest, endpoint_build: Path, tmp_path_f
     """A real `mrkg serve` (gunicorn) over the endpoint test data, once per engine."""
     log = tmp_path_factory.mktemp(f"serve-{request.param}") / "serve.log"
     server = start_server(endpoint_build, request.param, log)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def pool_server(endpoint_build: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real `mrkg serve` with the pool executor (query worker processes) instead of the default inline one."""
+    log = tmp_path_factory.mktemp("serve-pool") / "serve.log"
+    server = start_server(endpoint_build, "oxigraph", log, executor="pool")
     yield server
     stop_server(server)
 

@@ -104,13 +104,13 @@ def make_app(endpoint_build):
     apps = []
 
     def make(**overrides):
-        app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, "oxigraph", **overrides)})
+        app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, "oxigraph", executor="pool", **overrides)})
         apps.append(app)
         return app
 
     yield make
     for app in apps:
-        app.extensions["mrkg"].pool.close()
+        app.extensions["mrkg"].close()
 
 
 def test_get_sparql_repeated_query_served_from_cache(make_app):

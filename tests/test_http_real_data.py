@@ -20,10 +20,10 @@ def real_client(request, build_dir: Path):
     from mrkg.web import create_app
 
     app = create_app({"TESTING": True, "build_dir": str(build_dir), "store": request.param, "access_log": False,
-                      "queries_dir": str(REPO / "queries"), "workers": 2,
+                      "queries_dir": str(REPO / "queries"), "workers": 2, "executor": "pool",
                       "query_timeout": 30.0 if request.param == "memory" else ENDPOINT_LIMITS["query_timeout"]})
     yield app.test_client()
-    app.extensions["mrkg"].pool.close()
+    app.extensions["mrkg"].close()
 
 
 def _term(term: dict | None):

@@ -111,7 +111,7 @@ def test_remote_app_serves_the_build(remote_url, build_dir):
     from mrkg.web import create_app
 
     app = create_app({"TESTING": True, "build_dir": str(build_dir), "store": "remote", "remote_endpoint": remote_url,
-                      "access_log": False, "workers": 1, "cache_bytes": 0})
+                      "access_log": False, "workers": 1, "cache_bytes": 0, "executor": "pool"})
     try:
         response = app.test_client().get("/sparql", query_string={"query": "ASK { ent:baclofen a mrkg:Drug }"},
                                          headers={"Accept": "application/sparql-results+json"})
@@ -120,7 +120,7 @@ def test_remote_app_serves_the_build(remote_url, build_dir):
             "query": f"SELECT * WHERE {{ SERVICE <{remote_url}> {{ ?s ?p ?o }} }}"})
         assert refused.status_code == 403
     finally:
-        app.extensions["mrkg"].pool.close()
+        app.extensions["mrkg"].close()
 
 
 def test_remote_app_without_url_fails_at_start(build_dir):

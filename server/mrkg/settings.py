@@ -44,16 +44,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", 1_000_000, "Largest request body accepted (413 above).", int),
     Setting("max_query_chars", 100_000, "Longest query text accepted (400 above).", int),
     Setting("max_offset", 1_000_000, "Largest OFFSET accepted (400 above).", int),
-    Setting("workers", 2, "Query worker processes, i.e. heavy queries evaluated at once.", int),
+    Setting("executor", "auto", "Where queries are evaluated: inline (in the HTTP worker that received the query, "
+            "which is stopped and replaced at the deadline; needs gunicorn, i.e. `mrkg serve`, and an engine that "
+            "releases Python's GIL while it works), pool (in separate query worker processes: one round trip per "
+            "query, any WSGI server, any engine) or auto (inline for oxigraph and remote, pool for memory)."),
+    Setting("workers", 2, "Query worker processes of the pool executor, i.e. queries evaluated at once.", int),
     Setting("cors", True, "Send Access-Control-Allow-Origin: * on read routes.", _bool),
     # The endpoint (issue 5): server, UI and the remaining limits.
     Setting("host", "127.0.0.1", "Address `mrkg serve` binds (only this one)."),
     Setting("port", 8000, "Port `mrkg serve` listens on.", int),
-    Setting("http_workers", 2, "gunicorn HTTP worker processes of `mrkg serve` (they share the query workers).", int),
-    Setting("http_threads", 8, "Threads per HTTP worker: requests in flight per worker, waiting on query workers.", int),
+    Setting("http_workers", 2, "gunicorn HTTP worker processes of `mrkg serve`, forked from the loaded store.", int),
+    Setting("http_threads", 8, "Threads per HTTP worker: requests in flight per worker.", int),
     Setting("queries_dir", "queries", "Folder of the example queries (*.rq with '# title:' lines) shown in the UI."),
-    Setting("worker_memory_mb", 2048, "Memory a query worker may add to the loaded store before it is stopped "
-            "(503); 0 = no limit.", int),
+    Setting("worker_memory_mb", 2048, "Memory a process evaluating queries (a query worker, or an HTTP worker with the "
+            "inline executor) may add to the loaded store before it is stopped (503); 0 = no limit.", int),
     Setting("service_allowlist", "", "Space-separated endpoint IRIs SERVICE may call; empty (the default) refuses "
             "every SERVICE, so the server makes no outbound requests."),
     Setting("access_log", True, "Write one JSON line per request to stderr.", _bool),

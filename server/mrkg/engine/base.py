@@ -34,6 +34,9 @@ class Backend(ABC):
     """A loaded RDF store that can evaluate guarded, read-only queries."""
 
     name: ClassVar[str]
+    # True when evaluation runs outside Python's GIL (Rust, network I/O), so that another thread of the process
+    # (the inline executor's watchdog) runs while a query does; see web/app.py and engine/watchdog.py.
+    releases_gil: ClassVar[bool] = False
 
     @abstractmethod
     def load(self, path: Path, *, graph: str | None = None) -> None:

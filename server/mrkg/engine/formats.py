@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass
 
 
@@ -124,6 +126,7 @@ def by_name(name: str, formats: tuple[Format, ...]) -> tuple[Format, str] | None
     return None
 
 
+@lru_cache(maxsize=512)  # clients send the same few Accept headers again and again
 def choose(accept: str | None, format_param: str | None, formats: tuple[Format, ...]) -> tuple[Format, str] | None:
     """``format=`` wins over ``Accept``."""
     if format_param:

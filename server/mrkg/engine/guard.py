@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,27 +136,37 @@ def check_query(text: str, *, base: str | None, prefixes: dict[str, str], limits
 
 
 class GuardCache:
-    """Parsing costs rdflib milliseconds per query; endpoints see the same queries again and again."""
+    """Parsing costs rdflib milliseconds per query; endpoints see the same queries again and again.
+
+    Safe to share between threads: rdflib's parser (pyparsing) and translator are not thread-safe, and the
+    recursion limit is process-wide, so one query is parsed at a time in a process (a cache hit takes no lock
+    beyond the dictionary's).
+    """
 
     def __init__(self, limits: Limits, prefixes: dict[str, str], size: int = 256) -> None:
         self.limits = limits
         self.prefixes = prefixes
         self.size = size
         self._entries: OrderedDict[tuple[str, str | None], GuardedQuery | QueryError] = OrderedDict()
+        self._parse_lock = threading.Lock()
+        self._lock = threading.Lock()
 
     def check(self, text: str, base: str | None) -> GuardedQuery:
         key = (text, base)
-        entry = self._entries.get(key)
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
         if entry is None:
-            try:
-                entry = check_query(text, base=base, prefixes=self.prefixes, limits=self.limits)
-            except QueryError as exc:
-                entry = exc
-            self._entries[key] = entry
-            if len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        else:
-            self._entries.move_to_end(key)
+            with self._parse_lock:
+                try:
+                    entry = check_query(text, base=base, prefixes=self.prefixes, limits=self.limits)
+                except QueryError as exc:
+                    entry = exc
+            with self._lock:
+                self._entries[key] = entry
+                if len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
         if isinstance(entry, QueryError):
             raise entry
         return entry

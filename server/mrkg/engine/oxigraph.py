@@ -16,6 +16,7 @@ _FORMATS = {"nquads": RdfFormat.N_QUADS, "ntriples": RdfFormat.N_TRIPLES, "turtl
 
 class OxigraphBackend(Backend):
     name = "oxigraph"
+    releases_gil = True  # pyoxigraph evaluates and iterates results with the GIL released
 
     def __init__(self, store: Store | None = None) -> None:
         self.store = store if store is not None else Store()

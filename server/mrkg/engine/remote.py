@@ -42,6 +42,7 @@ def _first_line(data: bytes) -> str:
 
 class RemoteBackend(Backend):
     name = "remote"
+    releases_gil = True  # it waits on a socket
 
     def __init__(self, endpoint: str | None = None, *, timeout: float = 30.0, max_bytes: int = 256 * 1024 * 1024,
                  prefixes: dict[str, str] | None = None) -> None:

@@ -5,19 +5,24 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import socket
+import time
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
 
 from .. import settings as settings_module
 from ..engine import ConfigurationError, backend_class, backend_for_store
 from ..engine.base import Backend
 from ..engine.cache import ResultCache
 from ..engine.guard import Limits
+from ..engine.errors import EngineError
 from ..engine.pool import WorkerPool
-from ..engine.runner import Job, Runner
+from ..engine.runner import Answer, Job, Runner
+from ..engine.watchdog import LateAnswer, Watchdog
 from ..namespaces import PREFIXES
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -44,20 +49,84 @@ class Service:
 
     settings: dict[str, Any]
     backend: Backend
-    pool: WorkerPool
+    runner: Runner
     release: Release
     graphs: dict[str, int]  # named graph IRI -> triples
     queries_dir: Path | None
+    pool: WorkerPool | None = None  # executor "pool"
+    watchdog: Watchdog | None = None  # executor "inline"
     cache: ResultCache | None = None
 
-    def run(self, job: Job):
+    @property
+    def executor(self) -> str:
+        return "pool" if self.pool is not None else "inline"
+
+    def run(self, job: Job) -> Answer:
+        """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit.
+
+        The inline executor needs to answer the client itself at the deadline (through gunicorn's socket), since
+        it then ends the process evaluating the query (see engine/watchdog.py).
+        """
+        if self.pool is not None:
+            compute = self.pool.run
+        else:
+            answer_late = late_answerer(self)
+            if answer_late is None:
+                raise EngineError(500, "The inline query executor needs gunicorn (`mrkg serve`); under another "
+                                       "WSGI server set executor=pool.")
+
+
+            def compute(job: Job) -> Answer:
+                with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
+                    return self.runner.run(job)
         if self.cache is None:
-            return self.pool.run(job)
-        return self.cache.run(job, self.release.sha256, self.pool.run)
+            return compute(job)
+        return self.cache.run(job, self.release.sha256, compute)
+
+    def alive(self) -> bool:
+        return self.pool.alive() if self.pool is not None else self.watchdog.doomed_at is None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 def service() -> Service:
     return current_app.extensions["mrkg"]
+
+
+def late_answerer(svc: "Service") -> LateAnswer | None:
+    """A function writing a whole response straight to the current request's client, for the watchdog to call at
+    the deadline while the request's thread is still inside the engine; None when the WSGI server gives no access
+    to the client socket (gunicorn does)."""
+    environ = request.environ
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return None
+    started = time.perf_counter()
+    extra = g.get("log_extra", {})
+
+    def answer(status: int, message: str) -> None:
+        from .ops import EXPOSED, VERSION_HEADER, access_log
+
+        body = (message.rstrip("\n") + "\n").encode("utf-8")
+        headers = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/plain; charset=utf-8",
+                   f"Content-Length: {len(body)}", "Connection: close", "Retry-After: 1", "Vary: Accept",
+                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}"]
+        if svc.settings["cors"]:
+            headers += ["Access-Control-Allow-Origin: *", f"Access-Control-Expose-Headers: {EXPOSED}"]
+        try:
+            sock.send("\r\n".join([*headers, "", ""]).encode("latin-1") + body, socket.MSG_DONTWAIT)
+            sock.shutdown(socket.SHUT_RDWR)
+        finally:
+            if svc.settings["access_log"]:
+                record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "remote": environ.get("REMOTE_ADDR"),
+                          "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"), "status": status,
+                          "ms": round((time.perf_counter() - started) * 1000, 2), "bytes": len(body),
+                          "agent": (environ.get("HTTP_USER_AGENT") or "")[:200] or None, **extra, "by": "watchdog"}
+                access_log.info(json.dumps(record, separators=(",", ":")))
+
+    return answer
 
 
 def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -79,6 +148,7 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("workers", values["workers"] >= 1, "at least 1"),
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
         ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
+        ("executor", values["executor"] in {"auto", "inline", "pool"}, "auto, inline or pool"),
     ]
     for name, ok, expected in checks:
         if not ok:
@@ -146,8 +216,20 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     # worker's thread after the fork); then freeze, so forked processes do not copy pages just to run the GC.
     gc.collect()
     gc.freeze()
-    pool = WorkerPool(runner, size=values["workers"], timeout=float(values["query_timeout"]),
-                      memory_mb=values["worker_memory_mb"]).start()
+    pool = watchdog = None
+    executor = values["executor"]
+    if executor == "auto":
+        executor = "inline" if backend.releases_gil else "pool"
+    elif executor == "inline" and not backend.releases_gil:
+        raise ConfigurationError(f"The {backend.name} engine cannot use executor=inline: it can hold Python's GIL "
+                                 "for the whole query (e.g. rdflib's regular expressions), so no watchdog could "
+                                 "stop it; use executor=pool or auto.")
+    if executor == "pool":
+        pool = WorkerPool(runner, size=values["workers"], timeout=float(values["query_timeout"]),
+                          memory_mb=values["worker_memory_mb"]).start()
+    else:
+        watchdog = Watchdog(memory_mb=values["worker_memory_mb"])
     cache = ResultCache(values["cache_bytes"]) if values["cache_bytes"] > 0 else None
-    app.extensions["mrkg"] = Service(values, backend, pool, release, graphs, queries_dir, cache)
+    app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache)
     return app
+

@@ -35,7 +35,8 @@ def gunicorn_options(values: dict) -> dict:
         "workers": values["http_workers"],
         "worker_class": "gthread",
         "threads": values["http_threads"],
-        # An HTTP worker may wait for a query worker up to twice the query timeout (queue, then run).
+        # gunicorn's own watchdog (a worker that stops beating); query deadlines are ours (engine/watchdog.py,
+        # pool.py). An HTTP worker may wait for a query worker up to twice the query timeout (queue, then run).
         "timeout": int(values["query_timeout"] * 2 + 30),
         "graceful_timeout": 10,
         "preload_app": True,  # the app (store + query workers) is made once, in the single-threaded master
@@ -71,6 +72,13 @@ def serve_command(host: str | None, port: int | None) -> None:
         def load_config(self) -> None:
             for key, value in gunicorn_options(values).items():
                 self.cfg.set(key, value)
+            watchdog = app.extensions["mrkg"].watchdog
+            if watchdog is not None:  # inline executor (engine/watchdog.py)
+                def post_worker_init(worker) -> None:  # the count of open connections (gthread's own)
+                    watchdog.open_connections = lambda: getattr(worker, "nr_conns", None)
+
+                self.cfg.set("post_worker_init", post_worker_init)
+                self.cfg.set("worker_exit", lambda arbiter, worker: watchdog.release())
 
         def load(self):
             return app

@@ -27,10 +27,12 @@ def text_response(status: int, message: str, headers: dict[str, str] | None = No
 @bp.get("/health")
 def health() -> Response:
     svc = service()
-    ok = svc.pool.alive()
+    ok = svc.alive()
     body = {"status": "ok" if ok else "degraded", "version": svc.release.version,
-            "dataset_sha256": svc.release.sha256, "engine": svc.backend.name, "query_workers": svc.pool.size,
+            "dataset_sha256": svc.release.sha256, "engine": svc.backend.name, "executor": svc.executor,
             "graphs": len(svc.graphs)}
+    if svc.pool is not None:
+        body["query_workers"] = svc.pool.size
     return Response(json.dumps(body) + "\n", status=200 if ok else 503, mimetype="application/json",
                     headers={"Cache-Control": "no-store"})
 
@@ -77,11 +79,13 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
     @app.after_request
     def finish(response: Response) -> Response:
         svc = app.extensions.get("mrkg")
+        headers = response.headers
         if svc is not None:
-            response.headers[VERSION_HEADER] = svc.release.version
+            headers[VERSION_HEADER] = svc.release.version
         if cors:
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Expose-Headers"] = EXPOSED
+            if "Access-Control-Allow-Origin" not in headers:
+                headers.add("Access-Control-Allow-Origin", "*")
+                headers.add("Access-Control-Expose-Headers", EXPOSED)
             if request.method == "OPTIONS":
                 response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
                 response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, If-None-Match"
