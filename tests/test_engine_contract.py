@@ -44,10 +44,20 @@ def remote_contract_url(oxigraph_serve, tmp_path_factory):
     return oxigraph_serve(_contract_data(tmp_path_factory.mktemp("contract")))
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(scope="session")
+def virtuoso_contract_url(virtuoso_serve, tmp_path_factory):
+    """The same two graphs in Virtuoso, beside the graphs Virtuoso keeps for itself (skipped without Virtuoso)."""
+    return virtuoso_serve(_contract_data(tmp_path_factory.mktemp("contract-virtuoso")))
+
+
+# Every engine, and the remote engine over each real server: the oxigraph server and Virtuoso.
+REMOTE_SERVERS = {"remote": "remote_contract_url", "remote-virtuoso": "virtuoso_contract_url"}
+
+
+@pytest.fixture(params=sorted(BACKENDS) + ["remote-virtuoso"])
 def backend(request, tmp_path):
-    if request.param == "remote":
-        return open_backend("remote", request.getfixturevalue("remote_contract_url"))
+    if request.param in REMOTE_SERVERS:
+        return open_backend("remote", request.getfixturevalue(REMOTE_SERVERS[request.param]))
     return _local_backend(request.param, tmp_path)
 
 

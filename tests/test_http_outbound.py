@@ -46,13 +46,14 @@ def _connections(sock: socket.socket) -> int:
     return accepted
 
 
-@pytest.fixture(scope="module")
-def remote_live_server(oxigraph_serve, build_dir, tmp_path_factory):
-    """`mrkg serve` with the remote engine in front of `oxigraph serve` holding the real build."""
+@pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])
+def remote_live_server(request, build_dir, tmp_path_factory):
+    """`mrkg serve` with the remote engine in front of `oxigraph serve` or Virtuoso holding the real build."""
     from conftest import start_server, stop_server
 
-    log = tmp_path_factory.mktemp("serve-remote") / "serve.log"
-    server = start_server(build_dir, "remote", log, remote_endpoint=oxigraph_serve(build_dir / "mrkg.nq"))
+    store = request.getfixturevalue(f"{request.param}_serve")(build_dir / "mrkg.nq")
+    log = tmp_path_factory.mktemp(f"serve-remote-{request.param}") / "serve.log"
+    server = start_server(build_dir, "remote", log, remote_endpoint=store)
     yield server
     stop_server(server)
 
@@ -60,6 +61,19 @@ def remote_live_server(oxigraph_serve, build_dir, tmp_path_factory):
 def test_get_sparql_remote_engine_no_outbound_connection(remote_live_server, listener):
     """The remote engine too: neither mrkg nor the store behind it may reach the listener."""
     test_get_sparql_no_outbound_connection(remote_live_server, listener)
+
+
+def test_post_virtuoso_sparql_load_reaches_the_listener(virtuoso_serve, build_dir, listener):
+    """The test above means something: the Virtuoso behind mrkg, asked directly, does fetch (LOAD)."""
+    sock, there = listener
+    store = virtuoso_serve(build_dir / "mrkg.nq")
+    request = urllib.request.Request(store, data=urllib.parse.urlencode(
+        {"query": f"LOAD <{there}/canary> INTO GRAPH <urn:mrkg:test:canary>"}).encode())
+    try:
+        urllib.request.urlopen(request, timeout=1).close()
+    except OSError:
+        pass  # the listener never answers: Virtuoso waits for it, and so does this request until its timeout
+    assert _connections(sock) >= 1
 
 
 def test_get_sparql_no_outbound_connection(live_server, listener):

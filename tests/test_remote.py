@@ -1,5 +1,5 @@
-"""The remote engine: the real build in the oxigraph server gives the answers the in-process engine gives,
-and the guards hold (read-only, no SERVICE, datasets confined to the remote's graphs, time limits)."""
+"""The remote engine: the real build in the oxigraph server and in Virtuoso gives the answers the in-process engine
+gives, and the guards hold (read-only, no SERVICE, datasets confined to the dataset's graphs, time limits)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,25 @@ from mrkg.web.app import PREFIX_MAP
 MIX = read_queries(REPO / "queries") + read_queries(REPO / "benchmarks" / "queries")
 
 
+# The real servers the remote engine is tested against: `oxigraph serve` (PyPI) and Virtuoso (Debian).
+SERVERS = ["oxigraph", "virtuoso"]
+HOSTILE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+# Where an answer from Virtuoso may differ from pyoxigraph's, and why (each checked to differ in exactly that way).
+VIRTUOSO_DIFFERENCES = {
+    # oxigraph reports literals of xsd:integer's derived types as xsd:integer; Virtuoso keeps the data's datatype
+    # (oa:start and oa:end are xsd:nonNegativeInteger in the build).
+    "claim-provenance": (b"XMLSchema#nonNegativeInteger", b"XMLSchema#integer"),
+}
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def remote_url(oxigraph_serve, build_dir: Path) -> str:
-    return oxigraph_serve(build_dir / "mrkg.nq")
+def remote_url(request, server: str, build_dir: Path) -> str:
+    return request.getfixturevalue(f"{server}_serve")(build_dir / "mrkg.nq")
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +62,19 @@ def remote_runner(remote_url: str) -> Runner:
 
 @pytest.mark.parametrize("query", MIX, ids=[q.name for q in MIX])
 @pytest.mark.parametrize("key", ["json", "xml"])
-def test_remote_same_answer_as_oxigraph_on_the_real_build(query, key, local_runner, remote_runner):
+def test_remote_same_answer_as_oxigraph_on_the_real_build(query, key, local_runner, remote_runner, server):
     if re.search(r"^\s*(CONSTRUCT|DESCRIBE)\b", query.text, re.MULTILINE | re.IGNORECASE):
         key = {"json": "ntriples", "xml": "turtle"}[key]
     local = local_runner.run(Job(query.text, format=key))
     remote = remote_runner.run(Job(query.text, format=key))
     assert local.status == 200, local.body
     assert (remote.status, remote.rows) == (200, local.rows), remote.body
-    assert _solutions(remote.body, key) == _solutions(local.body, key)
+    body = remote.body
+    if server == "virtuoso" and query.name in VIRTUOSO_DIFFERENCES:
+        virtuoso, oxigraph = VIRTUOSO_DIFFERENCES[query.name]
+        assert virtuoso in body and virtuoso not in local.body, "the known difference is gone: drop it"
+        body = body.replace(virtuoso, oxigraph)
+    assert _solutions(body, key) == _solutions(local.body, key)
 
 
 def _solutions(body: bytes, key: str):
@@ -71,11 +92,104 @@ def _solutions(body: bytes, key: str):
     return doc["head"], sorted(json.dumps(b, sort_keys=True) for b in doc["results"]["bindings"])
 
 
-def test_remote_graphs_and_size_match_the_build(remote_url, build_dir):
+@pytest.mark.parametrize("given", [False, True], ids=["graphs-found", "graphs-given"])
+def test_remote_graphs_and_size_match_the_build(remote_url, build_dir, given):
     manifest = json.loads((build_dir / "manifest.json").read_text())
-    backend = RemoteBackend(remote_url)
+    backend = RemoteBackend(remote_url, graphs=manifest["graphs"] if given else None)
     assert backend.graph_names() == sorted(manifest["graphs"])
     assert len(backend) == sum(manifest["graphs"].values())
+
+
+def test_remote_given_graphs_are_the_whole_dataset(remote_url, build_dir):
+    """A backend given some of the store's graphs sees those only: default graph, GRAPH ?g, FROM, size."""
+    counts = json.loads((build_dir / "manifest.json").read_text())["graphs"]
+    mine = ["https://w3id.org/mrkg/graph/asserted", "https://w3id.org/mrkg/graph/conflicts"]
+    runner = Runner(RemoteBackend(remote_url, graphs=mine), limits=Limits(), prefixes=PREFIX_MAP, max_rows=100)
+    assert runner.backend.graph_names() == mine and len(runner.backend) == counts[mine[0]] + counts[mine[1]]
+    assert _count(runner, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") == counts[mine[0]] + counts[mine[1]]
+    graphs = runner.run(Job("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g", format="json"))
+    assert [b["g"]["value"] for b in json.loads(graphs.body)["results"]["bindings"]] == mine
+    assert _count(runner, "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/mrkg/graph/entities> "
+                          "WHERE { ?s ?p ?o }") == 0
+
+
+def _count(runner: Runner, text: str, **job) -> int:
+    answer = runner.run(Job(text, format="json", **job))
+    assert answer.status == 200, answer.body
+    return int(json.loads(answer.body)["results"]["bindings"][0]["n"]["value"])
+
+
+def test_remote_protocol_dataset_wins_over_from(remote_runner, build_dir):
+    """default-graph-uri / named-graph-uri replace the query's FROM / FROM NAMED (Virtuoso would merge them, so
+    the clauses are taken out of the text it is sent)."""
+    counts = json.loads((build_dir / "manifest.json").read_text())["graphs"]
+    asserted, entities = "https://w3id.org/mrkg/graph/asserted", "https://w3id.org/mrkg/graph/entities"
+    assert _count(remote_runner, f"SELECT (COUNT(*) AS ?n) FROM <{entities}> WHERE {{ ?s ?p ?o }}",
+                  default_graphs=[asserted]) == counts[asserted]
+    assert _count(remote_runner, f"SELECT (COUNT(*) AS ?n) FROM NAMED <{entities}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+                  named_graphs=[asserted]) == counts[asserted]
+    assert _count(remote_runner, f"SELECT (COUNT(*) AS ?n) FROM <{entities}> WHERE {{ ?s ?p ?o }}",
+                  default_graphs=["urn:mrkg:test:unknown"]) == 0
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * FROM <http://www.openlinksw.com/schemas/virtrdf#> WHERE { ?s ?p ?o }",
+    "SELECT * WHERE { GRAPH <http://www.openlinksw.com/schemas/virtrdf#> { ?s ?p ?o } }",
+    "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } FILTER(!STRSTARTS(STR(?g), 'https://w3id.org/mrkg/')) }",
+    "SELECT * WHERE { ?s a <http://www.openlinksw.com/schemas/virtrdf#QuadMapFormat> }",
+    "SELECT * WHERE { ?s ?p ?o FILTER(STRSTARTS(STR(?s), 'http://www.openlinksw.com/')) }",
+])
+def test_remote_store_graphs_out_of_reach(remote_runner, text):
+    """The graphs a store keeps for itself (Virtuoso's virtrdf#...) are not part of the dataset."""
+    answer = remote_runner.run(Job(text, format="json"))
+    assert (answer.status, answer.rows) == (200, 0), answer.body
+
+
+# Virtuoso 7.2.5 (Debian bookworm) evaluates GRAPH <g> { ... }, where <g> is not one of the query's named graphs
+# (named-graph-uri / FROM NAMED), as one empty solution under ASK and COUNT(*): ASK is true, COUNT(*) is 1.
+# SELECT answers no rows, rightly. The remote engine names the dataset's graphs on every query sent to a store
+# that holds other graphs (Virtuoso always does), so over Virtuoso this holds for every such ASK and COUNT(*).
+VIRTUOSO_GRAPH_OUTSIDE_DATASET = ("Virtuoso 7.2 answers ASK / COUNT(*) over GRAPH <g> with <g> outside the "
+                                  "query's named graphs as one empty solution (true / 1); SELECT rows are right")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("ASK { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", False),
+    ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", 0),
+    ("ASK FROM NAMED <https://w3id.org/mrkg/graph/asserted> { GRAPH <https://w3id.org/mrkg/graph/entities> "
+     "{ ?s ?p ?o } }", False),
+])
+def test_remote_graph_outside_the_dataset_is_empty(remote_runner, server, text, expected):
+    if server == "virtuoso":
+        pytest.skip(VIRTUOSO_GRAPH_OUTSIDE_DATASET)
+    answer = remote_runner.run(Job(text, format="json"))
+    assert answer.status == 200, answer.body
+    doc = json.loads(answer.body)
+    assert (doc["boolean"] if "boolean" in doc else int(doc["results"]["bindings"][0]["n"]["value"])) == expected
+
+
+def test_remote_virtuoso_graph_outside_the_dataset_still_answers_like_that(virtuoso_url):
+    """Keeps the skip above honest: fails once Virtuoso answers these right (then drop the skip)."""
+    runner = _runner(virtuoso_url)
+    answer = runner.run(Job("ASK { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", format="json"))
+    assert json.loads(answer.body)["boolean"] is True
+    rows = runner.run(Job("SELECT * WHERE { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", format="json"))
+    assert (rows.status, rows.rows) == (200, 0)
+
+
+@pytest.mark.parametrize("text", [
+    "INSERT DATA { GRAPH <https://w3id.org/mrkg/graph/asserted> { <urn:mrkg:test:x> <urn:mrkg:test:p> 1 } }",
+    "DELETE WHERE { GRAPH <https://w3id.org/mrkg/graph/asserted> { ?s ?p ?o } }",
+    "DROP ALL", "CLEAR GRAPH <https://w3id.org/mrkg/graph/asserted>", "LOAD <http://127.0.0.1:9/x.nt>",
+    "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
+])
+def test_remote_updates_and_service_refused_store_unchanged(remote_url, build_dir, text):
+    """403 from the guard; the store, which would take updates (the test Virtuoso lets its anonymous SPARQL user
+    update), is unchanged."""
+    counts = json.loads((build_dir / "manifest.json").read_text())["graphs"]
+    runner = Runner(RemoteBackend(remote_url, timeout=10), limits=Limits(), prefixes=PREFIX_MAP, max_rows=10)
+    assert runner.run(Job(text)).status == 403
+    assert len(RemoteBackend(remote_url)) == sum(counts.values())
 
 
 def test_remote_construct_and_prefixes(remote_runner):
@@ -130,7 +244,64 @@ def test_remote_app_without_url_fails_at_start(build_dir):
         create_app({"build_dir": str(build_dir), "store": "remote"})
 
 
+# --- time limits over Virtuoso, which stops a query at its own limit (the oxigraph server has none) ---------------
+
+@pytest.fixture(scope="module")
+def virtuoso_url(virtuoso_serve, build_dir: Path) -> str:
+    return virtuoso_serve(build_dir / "mrkg.nq")
+
+
+def test_remote_virtuoso_time_limit_is_a_503(virtuoso_url):
+    from conftest import VIRTUOSO_MAX_SECONDS
+
+    started = time.monotonic()
+    answer = _runner(virtuoso_url, timeout=30).run(Job(HOSTILE))
+    assert answer.status == 503 and b"time limit" in answer.body, answer.body
+    assert time.monotonic() - started < VIRTUOSO_MAX_SECONDS + 3
+
+
+def test_remote_virtuoso_socket_timeout(virtuoso_url):
+    started = time.monotonic()
+    answer = _runner(virtuoso_url, timeout=0.5).run(Job(HOSTILE))
+    assert answer.status == 504 and time.monotonic() - started < 2
+
+
+def test_remote_virtuoso_worker_deadline(virtuoso_url):
+    pool = WorkerPool(_runner(virtuoso_url, timeout=30), size=1, timeout=0.7).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(EngineError) as info:
+            pool.run(Job(HOSTILE))
+        assert info.value.status == 503 and time.monotonic() - started < 2.5
+        assert pool.run(Job("ASK { ?s ?p ?o }")).status == 200  # a fresh worker, the store still answers
+    finally:
+        pool.close()
+
+
 # --- a recording fake endpoint: what the client sends, and how it copes with bad answers -----------------------
+
+JSON_TYPE = {"Content-Type": "application/sparql-results+json"}
+XSD_INTEGER = b"http://www.w3.org/2001/XMLSchema#integer"
+# Answers as Virtuoso 7.2 writes them (seen from Debian's virtuoso-opensource-7-bin), by fake mode.
+VIRTUOSO_ANSWERS = {
+    "virtuoso-anytime": (b'{"head":{"link":[],"vars":["n"]},"results":{"distinct":false,"ordered":true,"bindings":[]}}',
+                         {**JSON_TYPE, "X-SQL-State": "S1TAT", "X-SQL-Message": "RC...: Returning incomplete results, "
+                          "query interrupted by result timeout."}),
+    "virtuoso-timeout": (b"Virtuoso S1T00 Error SR171: Transaction timed out\n\nSPARQL query:\n...",
+                         {"Content-Type": "text/plain"}),
+    "virtuoso-maxrows": (b'{"head":{"vars":["s"]},"results":{"bindings":[' + b",".join(
+        b'{"s":{"type":"uri","value":"urn:s%d"}}' % i for i in range(5)) + b"]}}",
+                         {**JSON_TYPE, "X-SPARQL-MaxRows": "5"}),
+    "virtuoso-bnodes": (b'{"head":{"link":[],"vars":["s","o","n"]},"results":{"bindings":['
+                        b'{"s":{"type":"bnode","value":"nodeID://b10002"},"o":{"type":"literal","value":"b"},'
+                        b'"n":{"type":"typed-literal","datatype":"' + XSD_INTEGER + b'","value":"1"}},'
+                        b'{"s":{"type":"uri","value":"urn:y"},"o":{"type":"bnode","value":"nodeID://b10002"}}]}}',
+                        JSON_TYPE),
+    "virtuoso-ask-false": (b'{"head":{"link":[],"vars":["__ASK_RETVAL"]},"results":{"bindings":[]}}', JSON_TYPE),
+    "virtuoso-ask-true": (b'{"head":{"link":[],"vars":["__ASK_RETVAL"]},"results":{"bindings":[{"__ASK_RETVAL":'
+                          b'{"type":"typed-literal","datatype":"' + XSD_INTEGER + b'","value":"1"}}]}}', JSON_TYPE),
+}
+
 
 class _Fake(http.server.BaseHTTPRequestHandler):
     requests: list = []
@@ -139,7 +310,7 @@ class _Fake(http.server.BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).requests.append((self.path, urllib.parse.parse_qs(body.decode()), self.headers.get("Accept")))
-        if "GRAPH ?g { }" in urllib.parse.parse_qs(body.decode())["query"][0]:
+        if "GRAPH ?g { ?s ?p ?o } } GROUP BY ?g" in urllib.parse.parse_qs(body.decode())["query"][0]:  # graphs
             payload = b'{"head":{"vars":["g"]},"results":{"bindings":[{"g":{"type":"uri","value":"urn:g1"}}]}}'
         elif self.mode == "slow":
             time.sleep(3)
@@ -150,6 +321,15 @@ class _Fake(http.server.BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:9/elsewhere")
             self.end_headers()
+            return
+        elif self.mode in VIRTUOSO_ANSWERS:
+            payload, headers = VIRTUOSO_ANSWERS[self.mode]
+            self.send_response(500 if self.mode == "virtuoso-timeout" else 200)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
             return
         else:
             payload = b'{"head":{"vars":["s"]},"results":{"bindings":[]}}'
@@ -241,3 +421,76 @@ def test_remote_dataset_spec_without_graphs(fake):
     backend.evaluate(query, DatasetSpec((), ()), {})
     _, params, _ = _Fake.requests[-1]
     assert params["default-graph-uri"] == [EMPTY_GRAPH] and params["named-graph-uri"] == [EMPTY_GRAPH]
+
+
+def test_remote_virtuoso_incomplete_answer_is_a_503(fake):
+    """Virtuoso's "anytime" answer: a 200 with what it found before its time limit, flagged by X-SQL-State."""
+    _Fake.mode = "virtuoso-anytime"
+    answer = _runner(fake).run(Job("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
+    assert answer.status == 503 and b"incomplete" in answer.body
+
+
+def test_remote_virtuoso_time_limit_error_is_a_503(fake):
+    _Fake.mode = "virtuoso-timeout"
+    answer = _runner(fake).run(Job("SELECT * WHERE { ?s ?p ?o }"))
+    assert answer.status == 503 and b"time limit" in answer.body
+
+
+def test_remote_store_row_limit_is_an_error_only_when_it_bites(fake):
+    """Virtuoso cut the answer at 5 rows (X-SPARQL-MaxRows: 5): fine under a cap of 4, an error under 10."""
+    _Fake.mode = "virtuoso-maxrows"
+    capped = Runner(RemoteBackend(fake), limits=Limits(), prefixes={}, max_rows=4).run(Job("SELECT * { ?s ?p ?o }"))
+    assert (capped.status, capped.rows, capped.truncated) == (200, 4, True)
+    answer = _runner(fake).run(Job("SELECT * WHERE { ?s ?p ?o }"))
+    assert answer.status == 502 and b"row limit" in answer.body
+
+
+def test_remote_virtuoso_blank_node_labels(fake):
+    _Fake.mode = "virtuoso-bnodes"
+    backend = RemoteBackend(fake)
+    from mrkg.engine.guard import check_query
+
+    query = check_query("SELECT * WHERE { ?s ?p ?o }", base=None, prefixes={}, limits=Limits())
+    _, rows = backend.evaluate(query, None, {})
+    first, second = list(rows)
+    assert first[0] == second[1] and first[0].__class__.__name__ == "BlankNode"
+    assert first[2].datatype.value.endswith("#integer") and second[2] is None
+
+
+@pytest.mark.parametrize("mode,expected", [("virtuoso-ask-true", True), ("virtuoso-ask-false", False)])
+def test_remote_virtuoso_ask_as_solutions(fake, mode, expected):
+    _Fake.mode = mode
+    answer = _runner(fake).run(Job("ASK { ?s ?p ?o }", format="json"))
+    assert answer.status == 200 and json.loads(answer.body)["boolean"] is expected
+
+
+def test_remote_ask_answered_with_other_solutions_is_an_error(fake):
+    answer = _runner(fake).run(Job("ASK { ?s ?p ?o }"))  # the fake answers with solutions of ?s
+    assert answer.status == 502
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("SELECT * FROM <urn:a> FROM NAMED <urn:b> WHERE { ?s ?p ?o }", "SELECT * WHERE { ?s ?p ?o }"),
+    ('SELECT ("FROM <x>" AS ?f) ?from from <urn:a> from named ex:b WHERE { ?s from:x ex:from }',
+     'SELECT ("FROM <x>" AS ?f) ?from WHERE { ?s from:x ex:from }'),
+    ("CONSTRUCT { ?s <urn:from> ?o } FROM<urn:a>WHERE{?s ?p ?o}", "CONSTRUCT { ?s <urn:from> ?o } WHERE{?s ?p ?o}"),
+    ('ASK FROM # FROM <c>\n NAMED # x\n <urn:b> { ?s ?p """FROM\n<x> """ }', 'ASK { ?s ?p """FROM\n<x> """ }'),
+    ("DESCRIBE ?x FROM <urn:g> WHERE { ?x ?p 'a'@from }", "DESCRIBE ?x WHERE { ?x ?p 'a'@from }"),
+])
+def test_remote_dataset_clause_taken_out_of_the_text(text, expected):
+    from mrkg.engine.guard import check_query
+    from mrkg.engine.remote import without_dataset_clause
+
+    query = check_query(text, base=None, prefixes={"ex": "urn:ex:", "from": "urn:from:"}, limits=Limits())
+    stripped = without_dataset_clause(query.text, len(query.from_graphs) + len(query.from_named))
+    assert " ".join(stripped.split()) == " ".join(expected.split())
+    again = check_query(stripped, base=None, prefixes={"ex": "urn:ex:", "from": "urn:from:"}, limits=Limits())
+    assert (again.form, again.from_graphs, again.from_named) == (query.form, [], [])
+
+
+def test_remote_from_clauses_not_sent(fake):
+    runner = _runner(fake)
+    assert runner.run(Job("SELECT * FROM <urn:g1> FROM NAMED <urn:g1> WHERE { ?s ?p ?o }")).status == 200
+    _, params, _ = _Fake.requests[-1]
+    assert "FROM" not in params["query"][0].upper().replace("PREFIX", "")
+    assert params["default-graph-uri"] == ["urn:g1"] and params["named-graph-uri"] == ["urn:g1"]
