@@ -54,10 +54,23 @@ def virtuoso_contract_url(virtuoso_serve, tmp_path_factory):
 REMOTE_SERVERS = {"remote": "remote_contract_url", "remote-virtuoso": "virtuoso_contract_url"}
 
 
-@pytest.fixture(params=sorted(BACKENDS) + ["remote-virtuoso"])
+@pytest.fixture(scope="session")
+def disk_contract_store(tmp_path_factory):
+    """The same two graphs in an on-disk (RocksDB) oxigraph store, made as `store_dir` makes it."""
+    from mrkg.engine.oxigraph import disk_store
+
+    folder = tmp_path_factory.mktemp("contract-disk")
+    return disk_store(_contract_data(folder), folder / "stores", "0" * 64)
+
+
+@pytest.fixture(params=sorted(BACKENDS) + ["oxigraph-disk", "remote-virtuoso"])
 def backend(request, tmp_path):
     if request.param in REMOTE_SERVERS:
         return open_backend("remote", request.getfixturevalue(REMOTE_SERVERS[request.param]))
+    if request.param == "oxigraph-disk":
+        from mrkg.engine.oxigraph import OxigraphBackend
+
+        return OxigraphBackend.on_disk(request.getfixturevalue("disk_contract_store"))
     return _local_backend(request.param, tmp_path)
 
 

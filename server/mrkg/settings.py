@@ -35,6 +35,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("build_dir", "build", "Folder the build writes and the server reads."),
     Setting("store", "oxigraph", "Query engine: oxigraph (pyoxigraph), memory (rdflib) or remote (the SPARQL "
             "endpoint at remote_endpoint, holding the dumps)."),
+    Setting("store_dir", "", "Folder for an on-disk copy of the build (oxigraph engine on RocksDB), made on first "
+            "start for each dataset version and opened read-only by every process; empty (the default) keeps the "
+            "store in memory: faster, but each process that scans the graph may end up with its own copy."),
     Setting("remote_endpoint", "", "URL of the SPARQL 1.1 endpoint the remote engine queries (its default graph "
             "must be the union of its graphs, e.g. `oxigraph serve --union-default-graph`)."),
     Setting("cache_bytes", 64 * 1024 * 1024, "Bytes of complete query answers each HTTP worker keeps for repeated "

@@ -50,6 +50,10 @@ class Backend(ABC):
     def __len__(self) -> int:
         """Quads in the store."""
 
+    def before_fork(self) -> None:
+        """Called in the loading process just before it forks the processes that will query (HTTP or query
+        workers): drop what must not be inherited (e.g. an open on-disk store handle)."""
+
     @abstractmethod
     def evaluate(self, query: GuardedQuery, dataset: DatasetSpec | None, prefixes: dict[str, str]) -> Outcome:
         """ASK → bool; SELECT → (variables, rows); CONSTRUCT/DESCRIBE → triples. Lazy where the engine is."""

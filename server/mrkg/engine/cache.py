@@ -65,6 +65,21 @@ def normalize_query(text: str) -> str:
     return "".join(out)
 
 
+_NORMALIZED: dict[str, str] = {}
+
+
+def _normalized(text: str) -> str:
+    """``normalize_query(text)``, remembered for short texts: the same few queries come again and again."""
+    if len(text) > 8192:
+        return normalize_query(text)
+    found = _NORMALIZED.get(text)
+    if found is None:
+        if len(_NORMALIZED) >= 1024:
+            _NORMALIZED.clear()
+        found = _NORMALIZED[text] = normalize_query(text)
+    return found
+
+
 class ResultCache:
     """A least-recently-used map of complete answers, at most ``max_bytes`` of them in all."""
 
@@ -84,7 +99,7 @@ class ResultCache:
 
     @staticmethod
     def key(job: Job, version: str) -> tuple:
-        return (normalize_query(job.query), (job.accept or "").replace(" ", ""), job.format or "",
+        return (_normalized(job.query), (job.accept or "").replace(" ", ""), job.format or "",
                 tuple(job.default_graphs or ()), tuple(job.named_graphs or ()), job.base or "", version)
 
     @staticmethod

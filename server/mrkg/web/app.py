@@ -156,21 +156,30 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
     return values, flask_config
 
 
-def _release(folder: Path | None, backend: Backend) -> Release:
+def _release(folder: Path | None, backend: Backend | None) -> Release:
     manifest_path = folder / "manifest.json" if folder else None
     if manifest_path and manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         return Release(str(manifest.get("version", "unversioned")), str(manifest["dataset_sha256"]), folder, manifest)
     # An explicit store without a build: a checksum of what is loaded, stable for the life of the process.
+    if backend is None:
+        return Release("unversioned", hashlib.sha256(str(folder).encode()).hexdigest(), folder)
     digest = hashlib.sha256(f"{backend.name}:{len(backend)}:{backend.graph_names()}".encode()).hexdigest()
     return Release("unversioned", digest, folder if folder and folder.is_dir() else None)
 
 
-def _load_build(name: str, folder: Path) -> Backend:
+def _load_build(name: str, folder: Path, store_dir: str = "") -> Backend:
     data = folder / "mrkg.nq"
     if not data.is_file():
         raise ConfigurationError(f"No build to serve: {data} does not exist; run `make build` first "
                                  "(or set MRKG_BUILD_DIR to a build folder).")
+    if store_dir:
+        if name != "oxigraph":
+            raise ConfigurationError(f"store_dir (an on-disk store) is for the oxigraph engine, not {name}.")
+        from ..engine.oxigraph import OxigraphBackend, disk_store
+
+        version = _release(folder, None).sha256
+        return OxigraphBackend.on_disk(disk_store(data, Path(store_dir), version))
     backend = backend_class(name)()
     backend.load(data)
     return backend
@@ -193,7 +202,10 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     folder = Path(values["build_dir"]).resolve()  # build/ is a symlink swapped by rebuilds: pin this one
     if store is None and values["store"] == "remote":  # the data lives in another endpoint; build/ names its version
         store = backend_class("remote")(values["remote_endpoint"], timeout=float(values["query_timeout"]))
-    backend = backend_for_store(store) if store is not None else _load_build(values["store"], folder)
+    if store is not None:
+        backend = backend_for_store(store)
+    else:
+        backend = _load_build(values["store"], folder, values["store_dir"])
     allow = frozenset(values["service_allowlist"].split()) if isinstance(values["service_allowlist"], str) \
         else frozenset(values["service_allowlist"])
     limits = Limits(values["max_query_chars"], values["max_offset"], allow)
@@ -215,6 +227,7 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     # Collect now, on this thread: pyoxigraph results must be dropped on the thread that made them (not in an HTTP
     # worker's thread after the fork); then freeze, so forked processes do not copy pages just to run the GC.
     gc.collect()
+    backend.before_fork()
     gc.freeze()
     pool = watchdog = None
     executor = values["executor"]

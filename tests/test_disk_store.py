@@ -1,0 +1,81 @@
+"""The oxigraph engine on disk (`store_dir`): made once per dataset version, opened read-only by every process,
+answering like the in-memory store, and surviving a worker stopped at a query's deadline."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from conftest import start_server, stop_server
+
+from mrkg.engine.oxigraph import OxigraphBackend, disk_store
+
+QUERIES = [
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+    "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label",
+    "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }",
+]
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+def _get(server, query: str) -> tuple[int, str]:
+    url = server.endpoint + "?" + urllib.parse.urlencode({"query": query})
+    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_disk_store_made_once_per_version_and_old_versions_pruned(endpoint_build, tmp_path):
+    data = endpoint_build / "mrkg.nq"
+    first = disk_store(data, tmp_path, "a" * 64)
+    marker = (first / "CURRENT").stat().st_mtime_ns
+    assert disk_store(data, tmp_path, "a" * 64) == first
+    assert (first / "CURRENT").stat().st_mtime_ns == marker  # reused, not rebuilt
+    second = disk_store(data, tmp_path, "b" * 64)
+    third = disk_store(data, tmp_path, "c" * 64)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted([second.name, third.name]), "the newest previous version is kept, older ones go"
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir()), "no staging folder left behind"
+    backend = OxigraphBackend.on_disk(third)
+    assert len(backend) == len(OxigraphBackend.on_disk(second)) > 0
+
+
+def test_disk_store_is_read_only(endpoint_build, tmp_path):
+    from mrkg.engine import ConfigurationError
+
+    backend = OxigraphBackend.on_disk(disk_store(endpoint_build / "mrkg.nq", tmp_path, "d" * 64))
+    with pytest.raises(ConfigurationError, match="read-only"):
+        backend.load(endpoint_build / "mrkg.nq")
+    with pytest.raises(ConfigurationError, match="not an oxigraph store"):
+        OxigraphBackend.on_disk(tmp_path / "missing")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["inline", "pool"])
+def test_live_disk_store_answers_like_memory_and_survives_a_stopped_worker(endpoint_build, live_server, executor,
+                                                                            tmp_path):
+    if live_server.engine != "oxigraph":
+        pytest.skip("compared with the in-memory oxigraph server")
+    store_dir = tmp_path / "stores"
+    server = start_server(endpoint_build, "oxigraph", tmp_path / "serve.log", store_dir=str(store_dir),
+                          executor=executor)
+    try:
+        with urllib.request.urlopen(server.url + "/health", timeout=10) as response:
+            assert json.load(response)["executor"] == executor
+        assert len(list(store_dir.glob("store-*"))) == 1
+        for query in QUERIES:
+            on_disk, in_memory = _get(server, query), _get(live_server, query)
+            assert on_disk[0] == in_memory[0] == 200
+            assert json.loads(on_disk[1]) == json.loads(in_memory[1]), query
+        status, body = _get(server, CARTESIAN)
+        assert status == 503 and "time limit" in body
+        for query in QUERIES:  # a fresh process reopens the store
+            assert _get(server, query)[0] == 200
+    finally:
+        stop_server(server)
