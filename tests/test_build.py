@@ -219,3 +219,79 @@ def test_stats_prints_claims_per_source_and_kind(repo: Path, sources_dir: Path, 
     assert stats["claims"] == sum(sum(kinds.values()) for kinds in per_source.values())
     assert per_source["001"]["adverse-effect"] >= 10  # the side-effect table alone has ten cells
     assert stats["negatedClaims"] >= 1 and stats["hedgedClaims"] >= 1 and stats["mappings"] >= 1
+
+
+# --- how the build scales (issue 6): progress, plain quads, canonical order, pyoxigraph's writers ---------------
+
+
+def test_build_progress_reports_each_phase(repo: Path, sources_dir: Path, reference_tsv: Path, tmp_path: Path):
+    result = _mrkg(*_build_args(repo, sources_dir, reference_tsv, tmp_path / "build"), "--progress", cwd=repo)
+    assert result.returncode == 0, result.stderr
+    phases = [line.split("] ", 1)[1].split(":", 1)[0] for line in result.stderr.splitlines() if line.startswith("[")]
+    assert list(dict.fromkeys(phases)) == ["facts", "graph", "convert", "shapes", "dumps", "publish"]
+    assert "wrote mrkg.nq, mrkg.nq.gz" in result.stderr and "built mrkg" in result.stdout
+
+
+def test_build_shapes_option_is_the_shapes_the_graph_must_meet(repo: Path, sources_dir: Path, reference_tsv: Path,
+                                                              tmp_path: Path):
+    strict = tmp_path / "strict-shapes"
+    shutil.copytree(repo / "shapes", strict)
+    (strict / "strict.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> .\n@prefix mrkg: <https://w3id.org/mrkg/ontology/> .\n"
+        "<https://w3id.org/mrkg/shapes/StrictShape> a sh:NodeShape ; sh:targetClass mrkg:Source ;\n"
+        "  sh:property [ sh:path mrkg:reviewedBy ; sh:minCount 1 ; sh:message \"every source is reviewed\" ] .\n")
+    result = _mrkg(*_build_args(repo, sources_dir, reference_tsv, tmp_path / "build"), "--shapes", str(strict), cwd=repo)
+    assert result.returncode == 1 and "every source is reviewed" in result.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_build_result_times_each_phase(built):
+    assert set(built.times) == {"facts", "graph", "convert", "shapes", "dumps", "publish"}
+    assert all(seconds >= 0 for seconds in built.times.values())
+
+
+def test_quadset_keeps_each_triple_of_a_graph_once_in_order():
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from mrkg.rdf import QuadSet
+
+    ds = QuadSet()
+    s, p, g1, g2 = (URIRef(f"https://example.org/{n}") for n in ("s", "p", "g1", "g2"))
+    start = Literal("7", datatype=XSD.nonNegativeInteger)
+    for triple in [(s, p, Literal("a", lang="en")), (s, p, start), (s, p, Literal("a", lang="en"))]:
+        ds.graph(g1).add(triple)
+    ds.graph(g2).add((s, p, start))
+    assert len(ds) == 3 and [len(g) for g in ds.graphs()] == [2, 1]
+    assert [q[3] for q in ds.quads()] == [g1, g1, g2]
+    assert list(ds.quads((None, None, start, g2))) == [(s, p, start, g2)]
+    converted = ds.ox_quads()
+    seven = f'"7"^^<{XSD.nonNegativeInteger}>'  # as written, not as pyoxigraph's store would keep it (xsd:integer)
+    assert [str(q.object) for q in converted] == ['"a"@en', seven, seven]
+    assert str(converted[2].graph_name) == f"<{g2}>"
+
+
+def test_dumps_do_not_depend_on_the_order_quads_were_added(built):
+    """Every dump is written from one canonical order, so the same quads give the same bytes however they came."""
+    from mrkg.dumps import DUMPS, Ordered, serialize
+    from mrkg.rdf import QuadSet
+
+    quads = list(built.dataset.quads())[:3000]
+    forward, backward = QuadSet(), QuadSet()
+    for s, p, o, g in quads:
+        forward.graph(g).add((s, p, o))
+    for s, p, o, g in reversed(quads):
+        backward.graph(g).add((s, p, o))
+    a, b = Ordered(forward), Ordered(backward)
+    assert a.counts == b.counts and sum(a.counts.values()) == len(set(quads))
+    for name in DUMPS:
+        assert serialize(a, name, "x") == serialize(b, name, "x"), name
+
+
+def test_turtle_dumps_declare_our_prefixes_sorted(build_dir: Path):
+    from mrkg.dumps import PREFIX_LINES
+
+    for name in ("mrkg.ttl", "mrkg.trig"):
+        lines = (build_dir / name).read_bytes().split(b"\n")
+        assert lines[1:1 + len(PREFIX_LINES)] == PREFIX_LINES, name
+    assert (build_dir / "mrkg.jsonld").read_text().count("\n") == 1  # expanded JSON-LD, one line

@@ -193,3 +193,42 @@ def test_the_ontology_is_labelled_and_defined(shapes: Shapes, ontology: Graph):
 
 def test_shapes_are_ours_and_never_imported(shapes: Shapes):
     assert not list(shapes.graph.objects(None, OWL.imports))
+
+
+# --- the fast validator at scale (issue 6) ---------------------------------------------------------------------
+
+
+def _keys(report) -> list[tuple]:
+    return [(r.severity, str(r.focus), str(r.name), str(r.component), str(r.path), str(r.value), r.message)
+            for r in report.results]
+
+
+def test_compiled_shapes_from_the_cache_validate_as_parsed_ones(shapes: Shapes, ontology: Graph, tmp_path: Path):
+    first = Shapes.load(REPO / "shapes", cache_dir=tmp_path)
+    cached = Shapes.load(REPO / "shapes", cache_dir=tmp_path)
+    assert first.graph is not None and cached.graph is None  # the second one was read back, not parsed
+    assert list(tmp_path.glob("shapes-*.pickle"))
+    graph = Graph()
+    for path in VALID + INVALID:
+        graph += example_graph(path, ontology)
+    expected = sorted(_keys(validate_graph(shapes, graph)))
+    assert sorted(_keys(validate_graph(cached, graph))) == expected
+
+
+def test_validation_is_the_same_in_threads_every_time(shapes: Shapes, ontology: Graph):
+    graph = Graph()
+    for path in INVALID:
+        graph += example_graph(path, ontology)
+    assert _keys(validate_graph(shapes, graph)) == _keys(validate_graph(shapes, graph))
+
+
+def test_whole_graph_validation_without_rdflib_equals_the_rdflib_graph_path(built, sources_dir: Path, shapes: Shapes):
+    """The build validates a pyoxigraph store and an index of the values sh:datatype reads (validate_dataset); the
+    same graph as an rdflib Graph (validation_graph) gives the same results."""
+    from mrkg.curate import validate_dataset, validation_graph
+    from mrkg.sources import read_sources
+
+    texts = read_sources(sources_dir)
+    fast = validate_dataset(built.dataset, built.facts, texts, REPO / "shapes")
+    reference = validate_graph(shapes, validation_graph(built.dataset, built.facts, texts))
+    assert sorted(_keys(fast)) == sorted(_keys(reference)) and len(fast.results) > 100

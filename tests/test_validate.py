@@ -4,6 +4,7 @@ hostile inputs refused with one line, nothing fetched, nothing changed."""
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import threading
 from pathlib import Path
@@ -99,6 +100,21 @@ def test_validate_conflict_with_another_source_is_a_warning(run, tmp_path: Path)
     assert result.exit_code == 0, result.output
     warning = next(l for l in result.output.splitlines() if "ConflictingClaimShape" in l)
     assert "Warning: claim 001-baclofen-drowsiness-row: conflicts with" in warning and "affirms" in warning
+
+
+def test_validate_cached_context_follows_a_changed_facts_folder(run, tmp_path: Path):
+    """The parse cache keeps one index per state of facts/: a changed file is a new state, never a stale context."""
+    facts = tmp_path / "facts"
+    shutil.copytree(REPO / "facts", facts)
+    negated = GOOD_CLAIM.replace("    frequency: {text: 10-63%, min: 10, max: 63}\n", "    negated: true\n")
+    (tmp_path / "new").mkdir()
+    new = _source_yaml(tmp_path / "new", negated)
+    before = run(str(new), facts=facts)
+    assert "ConflictingClaimShape" in before.output and "source 004 affirms" in before.output
+    other = facts / "sources" / "004.yaml"
+    other.write_text(other.read_text().replace("object: drowsiness", "object: dizziness"))
+    after = run(str(new), facts=facts)
+    assert "source 004 affirms" not in after.output and "source 000 affirms" in after.output
 
 
 def test_validate_json_and_turtle_formats(run, tmp_path: Path):

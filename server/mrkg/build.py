@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import click
-from rdflib import Dataset
 
 from .conflicts import add_conflicts, find_conflicts
-from .dumps import DatasetDescription, discard, new_version_dir, publish, write_dumps
+from .dumps import DatasetDescription, Ordered, discard, new_version_dir, publish, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
-from .rdf import build_dataset
+from .rdf import QuadSet, build_dataset
 from .sources import read_sources
 from .stats import compute_stats
 
@@ -24,10 +25,11 @@ class BuildError(Exception):
 @dataclass
 class BuildResult:
     facts: Facts
-    dataset: Dataset
+    dataset: QuadSet
     manifest: dict
     out: Path
     report: object = None  # the shapes validation (mrkg.shacl.Report)
+    times: dict = None  # seconds per phase: facts, graph, convert, shapes, dumps, publish
 
 
 def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) -> Facts:
@@ -50,7 +52,7 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) ->
     return facts
 
 
-def assemble(facts: Facts, sources_dir: Path, ontology_dir: Path) -> tuple[Dataset, dict]:
+def assemble(facts: Facts, sources_dir: Path, ontology_dir: Path) -> tuple[QuadSet, dict]:
     texts = read_sources(sources_dir)
     dataset = build_dataset(facts, texts, ontology_dir)
     conflicts = find_conflicts(facts)
@@ -58,30 +60,59 @@ def assemble(facts: Facts, sources_dir: Path, ontology_dir: Path) -> tuple[Datas
     return dataset, compute_stats(facts, conflicts)
 
 
+class Steps:
+    """Reports each phase of a build as it ends (``progress(phase, message, seconds)``) and keeps the seconds per
+    phase (facts, graph, convert, shapes, dumps, publish)."""
+
+    def __init__(self, progress: Callable[[str, str, float], None] | None = None) -> None:
+        self.progress = progress
+        self.times: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, phase: str, message: str) -> None:
+        now = time.perf_counter()
+        seconds, self._last = now - self._last, now
+        self.times[phase] = self.times.get(phase, 0.0) + seconds
+        if self.progress is not None:
+            self.progress(phase, message, seconds)
+
+
 def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path | None, out: Path,
-              shapes_dir: Path | None = None) -> BuildResult:
-    """Build into a fresh folder and only then point ``out`` at it; on any failure ``out`` is untouched."""
+              shapes_dir: Path | None = None, progress: Callable[[str, str, float], None] | None = None) -> BuildResult:
+    """Build into a fresh folder and only then point ``out`` at it; on any failure ``out`` is untouched.
+    ``progress(phase, message, seconds)`` is told of each step as it ends."""
     from .curate import validate_dataset
     from .shacl import format_text
 
+    step = Steps(progress)
     facts = checked_facts(facts_dir, sources_dir, reference)
+    step("facts", f"read and checked {len(facts.sources)} sources, {sum(len(s.claims) for s in facts.sources.values())} "
+                  f"claims, {len(facts.entities)} entities")
     dataset, stats = assemble(facts, sources_dir, ontology_dir)
+    step("graph", f"assembled {len(dataset)} quads, {stats['conflicts']} conflicts")
+    dataset.ox_quads()
+    step("convert", "converted the quads for pyoxigraph")
     # The published graph conforms: any shape Violation fails the build before a dump is written.
-    report = validate_dataset(dataset, facts, read_sources(sources_dir), shapes_dir or ontology_dir.parent / "shapes")
+    report = validate_dataset(dataset, facts, read_sources(sources_dir), shapes_dir or ontology_dir.parent / "shapes",
+                              progress=lambda message: step("shapes", message))
     if not report.conforms:
         raise BuildError(format_text(report, "Violation").rstrip("\n") + " (the graph fails its shapes)")
+    step("shapes", report.summary())
     info = facts.dataset
     desc = DatasetDescription(info.version, info.title, info.description, info.license,
                               info.issued.isoformat() if info.issued else None)
     target = new_version_dir(out)
     try:
         flat_stats = {k: v for k, v in stats.items() if isinstance(v, int)}
-        manifest = write_dumps(dataset, target, desc, flat_stats)
+        ordered = Ordered(dataset)
+        step("dumps", "sorted the quads")
+        manifest = write_dumps(ordered, target, desc, flat_stats, progress=lambda name: step("dumps", f"wrote {name}"))
         publish(target, out)
     except BaseException:
         discard(target)
         raise
-    return BuildResult(facts, dataset, manifest, out, report)
+    step("publish", f"published {out}")
+    return BuildResult(facts, dataset, manifest, out, report, step.times)
 
 
 @click.command("build")
@@ -95,10 +126,20 @@ def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference:
               help="Reference identifiers table that mappings are checked against.")
 @click.option("--out", default="build", show_default=True, envvar="MRKG_BUILD_DIR", type=click.Path(path_type=Path),
               help="Where the dumps go (a symlink swapped atomically to a fresh folder).")
-def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path, out: Path) -> None:
+@click.option("--shapes", "shapes_dir", default=None, type=click.Path(path_type=Path),
+              help="Folder of the SHACL shapes the graph must conform to [default: shapes/ beside ontology/].")
+@click.option("--progress", is_flag=True, help="Print each phase to stderr as it ends, with its time in seconds.")
+def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path, out: Path,
+                  shapes_dir: Path | None, progress: bool) -> None:
     """Build the graph from facts/ and ontology/ and write every dump into build/."""
+    start = time.perf_counter()
+
+    def show(phase: str, message: str, seconds: float) -> None:
+        click.echo(f"[{time.perf_counter() - start:7.1f} s] {phase}: {message} ({seconds:.1f} s)", err=True)
+
     try:
-        result = run_build(facts_dir, ontology_dir, sources_dir, reference, out)
+        result = run_build(facts_dir, ontology_dir, sources_dir, reference, out, shapes_dir,
+                           progress=show if progress else None)
     except BuildError as exc:
         click.echo(str(exc), err=True)
         click.echo("build failed; the previous build/ is unchanged", err=True)

@@ -16,12 +16,14 @@ import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
 from decimal import Decimal
 from pathlib import Path
 
 import click
+import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF, RDFS, SKOS
 from rdflib.term import Node
@@ -31,9 +33,9 @@ from .facts import (Claim, Entity, Facts, FactsError, Source, Value, check_mappi
                     load_entity_file, load_facts, load_source_file, read_reference)
 from .model import ENTITY_QUALIFIERS, ENUM_QUALIFIERS, KINDS, STATISTIC_TYPES, VALUE_PROPERTY, VALUE_SHAPES
 from .namespaces import CLAIM, ENT, GRAPH_ONTOLOGY, MAPPING, MRKG, SRC
-from .rdf import add_claim, add_entities, add_ontology, add_source, claim_iri
-from .shacl import (FACTS_FORMAT, MRKGSH_TEXT, Report, Result, Shapes, format_json, format_text, format_turtle,
-                    validate_graph, validate_intake)
+from .rdf import QuadSet, add_claim, add_entities, add_ontology, add_source, claim_iri, to_ox_quads
+from .shacl import (FACTS_FORMAT, MRKGSH_TEXT, Report, Result, Shapes, TripleIndex, format_json, format_text,
+                    format_turtle, validate_graph, validate_intake, validate_store)
 from .sources import SourceText, read_sources
 from .yamlfile import Map, load_yaml_file
 
@@ -62,6 +64,8 @@ class Context:
     reference_path: Path | None
     facts: Facts
     texts: dict[str, SourceText]
+    index: "FactsIndex | None" = None
+    cache_dir: Path | None = None  # parsed facts and compiled shapes, kept per content
 
     @classmethod
     def load(cls, facts_dir: Path, ontology_dir: Path, sources_dir: Path, shapes_dir: Path,
@@ -70,9 +74,13 @@ class Context:
                              (ontology_dir, "ontology"), (shapes_dir, "shapes")):
             if not folder.is_dir():
                 raise InputError(f"{folder}: no {what} folder")
-        facts = load_facts_cached(facts_dir, cache_dir)
+        facts, index = load_context_facts(facts_dir, cache_dir)
         return cls(facts_dir.resolve().parent, facts_dir, ontology_dir, sources_dir, shapes_dir, reference, facts,
-                   read_sources(sources_dir))
+                   read_sources(sources_dir), index, cache_dir)
+
+    def __post_init__(self) -> None:
+        if self.index is None:
+            self.index = FactsIndex.of(self.facts)
 
     def rel(self, path: Path) -> str:
         try:
@@ -90,7 +98,7 @@ class Context:
 
     @cached_property
     def shapes(self) -> Shapes:
-        return Shapes.load(self.shapes_dir)
+        return Shapes.load(self.shapes_dir, cache_dir=self.cache_dir)
 
     @cached_property
     def ontology(self) -> Graph:
@@ -99,26 +107,94 @@ class Context:
         return ds.graph(GRAPH_ONTOLOGY)
 
 
+@dataclass
+class FactsIndex:
+    """Which sources name which entities, so that a new file's context is found without reading every source:
+    entity id -> ids of the sources with a claim about it (``subjects``), or naming it in any role (``mentions``)."""
+
+    subjects: dict[str, tuple[str, ...]]
+    mentions: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, facts: Facts) -> "FactsIndex":
+        subjects: dict[str, dict[str, None]] = {}
+        mentions: dict[str, dict[str, None]] = {}
+        for source_id in sorted(facts.sources):
+            for claim in facts.sources[source_id].claims:
+                subjects.setdefault(claim.subject, {})[source_id] = None
+                for entity_id in _named(claim):
+                    mentions.setdefault(entity_id, {})[source_id] = None
+        return cls({k: tuple(v) for k, v in subjects.items()}, {k: tuple(v) for k, v in mentions.items()})
+
+
+def _named(claim: Claim) -> list[str]:
+    return [claim.subject, *([claim.object] if claim.object else []), *claim.entity_qualifiers.values()]
+
+
+class SourceRecords(Mapping):
+    """Source id -> Source, each read (from the parse cache) the first time it is asked for: validating one file
+    reads the sources its context needs, not all of them."""
+
+    def __init__(self, loaders: dict) -> None:
+        self._loaders = loaders
+        self._loaded: dict[str, Source] = {}
+
+    def __getitem__(self, source_id: str) -> Source:
+        if source_id not in self._loaded:
+            self._loaded[source_id] = self._loaders[source_id]()
+        return self._loaded[source_id]
+
+    def __contains__(self, source_id: object) -> bool:
+        return source_id in self._loaders
+
+    def __iter__(self):
+        return iter(self._loaders)
+
+    def __len__(self) -> int:
+        return len(self._loaders)
+
+
+class _Overlay(Mapping):
+    """``base`` with some keys replaced by ``changed``, without reading the rest of ``base``."""
+
+    def __init__(self, base: Mapping, changed: dict) -> None:
+        self.base, self.changed = base, changed
+
+    def __getitem__(self, key):
+        return self.changed[key] if key in self.changed else self.base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.changed or key in self.base
+
+    def __iter__(self):
+        yield from self.changed
+        yield from (k for k in self.base if k not in self.changed)
+
+    def __len__(self) -> int:
+        return len(self.changed) + sum(1 for k in self.base if k not in self.changed)
+
+
+@lru_cache(maxsize=1)
 def _code_digest() -> str:
     """Parsed records depend on the reader's code as well as on the file: both go into the cache key."""
     digest = hashlib.sha256()
-    for module in ("facts.py", "model.py", "yamlfile.py", "sources.py"):
+    for module in ("facts.py", "model.py", "yamlfile.py", "sources.py", "curate.py"):
         digest.update((Path(__file__).parent / module).read_bytes())
     return digest.hexdigest()[:16]
 
 
-def _cached(cache_dir: Path | None, path: Path, name: str, loader):
-    """``loader(path, name, errors)``, remembered by the SHA-256 of the file (a pickle we wrote ourselves)."""
-    if cache_dir is None:
-        return loader(path, name, [])
-    raw = path.read_bytes()
-    key = hashlib.sha256(raw + name.encode() + loader.__name__.encode() + _code_digest().encode()).hexdigest()
-    entry = cache_dir / f"{key}.pickle"
+def _cache_key(raw: bytes, name: str, loader) -> str:
+    return hashlib.sha256(raw + name.encode() + loader.__name__.encode() + _code_digest().encode()).hexdigest()
+
+
+def _read_pickle(entry: Path):
     try:
         return pickle.loads(entry.read_bytes())
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
-        pass
-    value = loader(path, name, [])
+        return None
+
+
+def _write_pickle(cache_dir: Path, entry: Path, value) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".entry-", dir=cache_dir)
@@ -127,28 +203,69 @@ def _cached(cache_dir: Path | None, path: Path, name: str, loader):
         os.replace(tmp, entry)
     except OSError:
         pass  # a cache that cannot be written is only slower
+
+
+def _cached(cache_dir: Path | None, path: Path, name: str, loader):
+    """``loader(path, name, errors)``, remembered by the SHA-256 of the file (a pickle we wrote ourselves)."""
+    if cache_dir is None:
+        return loader(path, name, [])
+    entry = cache_dir / f"{_cache_key(path.read_bytes(), name, loader)}.pickle"
+    value = _read_pickle(entry)
+    if value is None:
+        value = loader(path, name, [])
+        _write_pickle(cache_dir, entry, value)
     return value
 
 
 def load_facts_cached(facts_dir: Path, cache_dir: Path | None) -> Facts:
-    """The existing facts as load_facts reads them (first definition wins), each file parsed once per content."""
+    """The existing facts as load_facts reads them (first definition wins), each file parsed once per content;
+    with a cache, each source is read when it is first asked for."""
+    return load_context_facts(facts_dir, cache_dir)[0]
+
+
+INDEX_ENTRIES_KEPT = 8
+
+
+def load_context_facts(facts_dir: Path, cache_dir: Path | None) -> tuple[Facts, FactsIndex]:
+    """The existing facts (as load_facts reads them: first definition wins) and their FactsIndex.
+
+    With a cache, each file is parsed once per content, and the entities, the source ids and the index are kept in one
+    entry per state of the facts folder: an unchanged folder costs a SHA-256 of each file and one small pickle; the
+    sources themselves are read when first asked for (SourceRecords)."""
     if cache_dir is None:
-        return load_facts(facts_dir)[0]
+        facts = load_facts(facts_dir)[0]
+        return facts, FactsIndex.of(facts)
     root = facts_dir.parent
     from .facts import load_dataset_file
 
     dataset = load_dataset_file(facts_dir / "dataset.yaml", str((facts_dir / "dataset.yaml").relative_to(root)), [])
-    entities: dict[str, Entity] = {}
-    for path in sorted((facts_dir / "entities").glob("*.yaml")):
-        for entity in _cached(cache_dir, path, str(path.relative_to(root)), load_entity_file):
-            if entity.id:
-                entities.setdefault(entity.id, entity)
-    sources: dict[str, Source] = {}
-    for path in sorted((facts_dir / "sources").glob("*.yaml")):
-        source = _cached(cache_dir, path, str(path.relative_to(root)), load_source_file)
-        if source is not None and source.id:
-            sources.setdefault(source.id, source)
-    return Facts(dataset, entities, sources)
+    entity_files = [(p, str(p.relative_to(root))) for p in sorted((facts_dir / "entities").glob("*.yaml"))]
+    source_files = [(p, str(p.relative_to(root))) for p in sorted((facts_dir / "sources").glob("*.yaml"))]
+    keys = {name: _cache_key(path.read_bytes(), name, load_entity_file) for path, name in entity_files}
+    keys.update({name: _cache_key(path.read_bytes(), name, load_source_file) for path, name in source_files})
+    state = hashlib.sha256("\n".join(f"{n} {k}" for n, k in keys.items()).encode()).hexdigest()
+    entry = cache_dir / f"index-{state}.pickle"
+    stored = _read_pickle(entry)
+    if stored is None:
+        entities: dict[str, Entity] = {}
+        for path, name in entity_files:
+            for entity in _cached(cache_dir, path, name, load_entity_file):
+                if entity.id:
+                    entities.setdefault(entity.id, entity)
+        sources: dict[str, Source] = {}
+        files: dict[str, tuple[Path, str]] = {}
+        for path, name in source_files:
+            source = _cached(cache_dir, path, name, load_source_file)
+            if source is not None and source.id and source.id not in sources:
+                sources[source.id], files[source.id] = source, (path, name)
+        stored = (entities, files, FactsIndex.of(Facts(dataset, entities, sources)))
+        _write_pickle(cache_dir, entry, stored)
+        old = sorted(cache_dir.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)
+        for path in old[:-INDEX_ENTRIES_KEPT]:
+            path.unlink(missing_ok=True)
+    entities, files, index = stored
+    loaders = {sid: partial(_cached, cache_dir, path, name, load_source_file) for sid, (path, name) in files.items()}
+    return Facts(dataset, entities, SourceRecords(loaders)), index
 
 
 def default_cache_dir() -> Path:
@@ -383,9 +500,11 @@ class Assembly:
 
 
 def _merged_facts(ctx: Context, changes: list[Change]) -> Facts:
-    """The existing facts with every change applied (a source file replaces its source, an entity file its file)."""
+    """The existing facts with every change applied (a source file replaces its source, an entity file its file).
+    Its ``sources`` is an overlay: the sources no change touches are read only if something asks for them."""
     entities = dict(ctx.facts.entities)
-    sources = dict(ctx.facts.sources)
+    changed: dict[str, Source] = {}
+    sources = _Overlay(ctx.facts.sources, changed)
     for change in changes:
         if change.kind == "entities":
             dest = ctx.rel(change.destination)
@@ -395,13 +514,17 @@ def _merged_facts(ctx: Context, changes: list[Change]) -> Facts:
             for entity in change.entities:
                 entities.setdefault(entity.id, entity)
         elif change.kind == "source":
-            sources[change.source.id] = change.source
+            changed[change.source.id] = change.source
         elif change.kind == "rdf":
             for claim in claims_from_graph(change.graph):
                 base = sources.get(claim.source_id)
                 if base is not None:
-                    sources[claim.source_id] = replace(base, claims=[*base.claims, claim])
+                    changed[claim.source_id] = replace(base, claims=[*base.claims, claim])
     return Facts(ctx.facts.dataset, entities, sources)
+
+
+def _changed(facts: Facts) -> dict[str, Source]:
+    return facts.sources.changed if isinstance(facts.sources, _Overlay) else {}
 
 
 def _references(facts: Facts) -> dict[str, tuple[URIRef, URIRef]]:
@@ -415,6 +538,64 @@ def _references(facts: Facts) -> dict[str, tuple[URIRef, URIRef]]:
         for role, entity_id in named:
             index.setdefault(entity_id, (claim_iri(claim), MRKG[role]))
     return index
+
+
+class References:
+    """What ``_references(facts)`` gives for one entity, looked up in the sources the index says name it (and the
+    changed ones) instead of computed over every claim."""
+
+    def __init__(self, facts: Facts, index: FactsIndex) -> None:
+        self.facts, self.index, self.changed = facts, index, _changed(facts)
+        self._per_source: dict[str, dict] = {}
+
+    def _of(self, source_id: str) -> dict:
+        if source_id not in self._per_source:
+            one = Facts(self.facts.dataset, {}, {source_id: self.facts.sources[source_id]})
+            self._per_source[source_id] = _references(one)
+        return self._per_source[source_id]
+
+    def get(self, entity_id: str, default=None):
+        candidates = {s for s in self.index.mentions.get(entity_id, ()) if s not in self.changed}
+        candidates |= {s for s in self.changed if entity_id in self._of(s)}
+        for source_id in sorted(candidates):
+            found = self._of(source_id).get(entity_id)
+            if found is not None:
+                return found
+        return default
+
+    def __contains__(self, entity_id: object) -> bool:
+        return self.get(entity_id) is not None
+
+    def __getitem__(self, entity_id: str) -> tuple[URIRef, URIRef]:
+        found = self.get(entity_id)
+        if found is None:
+            raise KeyError(entity_id)
+        return found
+
+
+def _sources_naming(facts: Facts, index: FactsIndex, entity_ids: set[str], by: dict) -> list[str]:
+    """Ids of the sources that may have a claim naming one of ``entity_ids`` (by subject or in any role, as ``by``
+    says): the index's for the unchanged sources, every changed one."""
+    changed = _changed(facts)
+    found = {s for e in entity_ids for s in by.get(e, ()) if s not in changed}
+    return sorted(found | set(changed))
+
+
+def _conflicts_of(facts: Facts, index: FactsIndex, new_claims: set) -> list:
+    """The conflicts the new claims take part in, by the build's own find_conflicts, run on the claims about the
+    same subjects only: every conflict rule compares claims of one subject."""
+    subjects = {c.subject for source in _changed(facts).values() for c in source.claims
+                if claim_iri(c) in new_claims}
+    if not subjects:
+        return []
+    scope = {}
+    for source_id in _sources_naming(facts, index, subjects, index.subjects):
+        source = facts.sources[source_id]
+        claims = [c for c in source.claims if c.subject in subjects]
+        if claims:
+            scope[source_id] = replace(source, claims=claims)
+    return [c for c in find_conflicts(Facts(facts.dataset, facts.entities, scope))
+            if any(claim_iri(x) in new_claims for x in c.claims)]
 
 
 def _entity_triples(facts: Facts, ids: set[str]) -> Graph:
@@ -471,7 +652,7 @@ def assemble_changes(ctx: Context, changes: list[Change]) -> Assembly:
     """The data graph for validating ``changes`` in the context of the existing facts."""
     asm = Assembly()
     merged = _merged_facts(ctx, changes)
-    refs = _references(merged)
+    refs = References(merged, ctx.index)
     asm.add_all(_schema_triples(ctx.ontology))
     touched_entities: set[str] = set()
     new_claims: set[str] = set()
@@ -491,7 +672,7 @@ def assemble_changes(ctx: Context, changes: list[Change]) -> Assembly:
         if entity_id in refs and ENT[entity_id] in asm.focus:
             asm.data.add((refs[entity_id][0], refs[entity_id][1], ENT[entity_id]))
     # Conflicts the new claims take part in, found by the build's own code.
-    conflicts = [c for c in find_conflicts(merged) if any(claim_iri(x) in new_claims for x in c.claims)]
+    conflicts = _conflicts_of(merged, ctx.index, new_claims)
     ds = Dataset()
     add_conflicts(ds, conflicts)
     asm.add_all((s, p, o) for s, p, o, _ in ds.quads((None, None, None, None)))
@@ -543,8 +724,8 @@ def _assemble_source(ctx: Context, change: Change, merged: Facts, asm: Assembly,
                     asm.locations[str(ENT[entity_id])] = f"{entity.file}:{entity.line}"
 
 
-def _assemble_entities(ctx: Context, change: Change, merged: Facts, asm: Assembly,
-                       refs: dict[str, tuple[URIRef, URIRef]], reference: dict) -> None:
+def _assemble_entities(ctx: Context, change: Change, merged: Facts, asm: Assembly, refs: References,
+                       reference: dict) -> None:
     errors = list(change.errors)
     dest = ctx.rel(change.destination)
     new_ids = {e.id for e in change.entities}
@@ -558,7 +739,8 @@ def _assemble_entities(ctx: Context, change: Change, merged: Facts, asm: Assembl
     removed = {i for i, e in ctx.facts.entities.items() if e.file == dest} - new_ids
     affected = new_ids | removed
     sources = {}
-    for sid, source in merged.sources.items():
+    for sid in _sources_naming(merged, ctx.index, affected, ctx.index.mentions):
+        source = merged.sources[sid]
         claims = [c for c in source.claims
                   if {c.subject, c.object, *c.entity_qualifiers.values()} & affected]
         if claims:
@@ -615,7 +797,7 @@ def _assemble_rdf(ctx: Context, change: Change, merged: Facts, asm: Assembly, to
             file_name = graph.value(source_node, MRKG.fileName)
             if file_name is not None and str(file_name) in ctx.texts:
                 asm.data.add((source_node, MRKGSH_TEXT, Literal(ctx.texts[str(file_name)].text)))
-    refs = _references(ctx.facts)
+    refs = References(ctx.facts, ctx.index)
     for node in set(graph.subjects(RDF.type, MRKG.Entity)) | {s for s in graph.subjects() if str(s).startswith(str(ENT))}:
         entity_id = str(node).removeprefix(str(ENT))
         if entity_id in refs:
@@ -692,9 +874,33 @@ def validation_graph(dataset: Dataset, facts: Facts, texts: dict[str, SourceText
     return g
 
 
-def validate_dataset(dataset: Dataset, facts: Facts, texts: dict[str, SourceText], shapes_dir: Path) -> Report:
+def validation_store(dataset: Dataset | QuadSet, facts: Facts, texts: dict[str, SourceText],
+                     shapes: Shapes) -> tuple[ox.Store, TripleIndex]:
+    """A built dataset as one pyoxigraph store to validate (the union of its graphs, each source's text attached
+    for the quote checks), and the index of the values the validator reads outside SPARQL. The same triples as
+    ``validation_graph``, without an rdflib Graph of them."""
+    index = TripleIndex(shapes.lookup_predicates)
+    wanted = index.predicates
+    for s, p, o, _ in dataset.quads((None, None, None, None)):
+        if p in wanted:
+            index.add((s, p, o))
+    quads = dataset.ox_quads() if isinstance(dataset, QuadSet) else to_ox_quads(dataset.quads((None, None, None, None)))
+    store = ox.Store()
+    store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+    text = ox.NamedNode(str(MRKGSH_TEXT))
+    store.bulk_extend(ox.Quad(ox.NamedNode(str(SRC[source.id])), text, ox.Literal(texts[source.file_name].text))
+                      for source in facts.sources.values() if source.file_name in texts)
+    return store, index
+
+
+def validate_dataset(dataset: Dataset | QuadSet, facts: Facts, texts: dict[str, SourceText], shapes_dir: Path,
+                     progress=None) -> Report:
     """The whole built graph against every shape (what the build runs before it writes dumps)."""
-    report = validate_graph(Shapes.load(shapes_dir), validation_graph(dataset, facts, texts))
+    shapes = Shapes.load(shapes_dir)
+    store, index = validation_store(dataset, facts, texts, shapes)
+    if progress:
+        progress(f"validation store: {len(store)} triples")
+    report = validate_store(shapes, store, index, progress=progress)
     locations = {}
     for claim in facts.claims():
         locations[str(claim_iri(claim))] = claim.where

@@ -9,26 +9,30 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
+import pyoxigraph as ox
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
-from .namespaces import DATASET, DOWNLOAD, GRAPH, MRKG, PREFIXES
-from .rdf import bind_prefixes
+from .namespaces import DATASET, DOWNLOAD, MRKG, PREFIXES
+from .rdf import QuadSet, bind_prefixes, to_ox_quads
 
 SPDX = "http://spdx.org/rdf/terms#"
 SD_NAME = URIRef("http://www.w3.org/ns/sparql-service-description#name")
 
 DUMPS = {
-    # file name -> (rdflib format, media type, holds named graphs)
-    "mrkg.nq": ("nquads", "application/n-quads", True),
-    "mrkg.trig": ("trig", "application/trig", True),
-    "mrkg.jsonld": ("json-ld", "application/ld+json", True),
-    "mrkg.ttl": ("turtle", "text/turtle", False),
-    "mrkg.nt": ("nt", "application/n-triples", False),
+    # file name -> (pyoxigraph format, media type, holds named graphs)
+    "mrkg.nq": (ox.RdfFormat.N_QUADS, "application/n-quads", True),
+    "mrkg.trig": (ox.RdfFormat.TRIG, "application/trig", True),
+    "mrkg.jsonld": (ox.RdfFormat.JSON_LD, "application/ld+json", True),
+    "mrkg.ttl": (ox.RdfFormat.TURTLE, "text/turtle", False),
+    "mrkg.nt": (ox.RdfFormat.N_TRIPLES, "application/n-triples", False),
 }
+PREFIX_IRIS = {prefix: str(ns) for prefix, ns in sorted(PREFIXES.items())}
 
 
 @dataclass
@@ -40,27 +44,21 @@ class DatasetDescription:
     issued: str | None = None
 
 
-def sorted_quads(ds: Dataset) -> list[tuple]:
-    quads = [(s, p, o, g.identifier if hasattr(g, "identifier") else g) for s, p, o, g in ds.quads((None, None, None, None))]
-    return sorted(set(quads), key=lambda q: (q[3].n3(), q[0].n3(), q[1].n3(), q[2].n3()))
+class Ordered:
+    """The dataset in one canonical order, whatever the insertion order or hash seed: the quads sorted by graph,
+    subject, predicate, object (N-Triples forms), and the distinct triples of their union sorted the same way.
+    Every dump is written from these by pyoxigraph's serializers, which keep the order they are given."""
 
-
-def canonical_copy(ds: Dataset) -> Dataset:
-    """The same quads inserted in sorted order, so every serializer sees one order whatever the hash seed."""
-    copy = Dataset()
-    bind_prefixes(copy)
-    for s, p, o, g in sorted_quads(ds):
-        copy.graph(g).add((s, p, o))
-    return copy
-
-
-def union_graph(ds: Dataset) -> Graph:
-    graph = Graph()
-    bind_prefixes(graph)
-    for s, p, o in sorted({(s, p, o) for s, p, o, _ in ds.quads((None, None, None, None))},
-                          key=lambda t: (t[0].n3(), t[1].n3(), t[2].n3())):
-        graph.add((s, p, o))
-    return graph
+    def __init__(self, ds: Dataset | QuadSet) -> None:
+        quads = ds.ox_quads() if isinstance(ds, QuadSet) else to_ox_quads(ds.quads((None, None, None, None)))
+        keyed = {(str(q.graph_name), str(q.subject), str(q.predicate), str(q.object)): q for q in quads}
+        self.quads: list[ox.Quad] = [keyed[k] for k in sorted(keyed)]
+        union = {k[1:]: q.triple for k, q in keyed.items()}
+        self.triples: list[ox.Triple] = [union[k] for k in sorted(union)]
+        counts: dict[str, int] = {}
+        for quad in self.quads:
+            counts[quad.graph_name.value] = counts.get(quad.graph_name.value, 0) + 1
+        self.counts: dict[str, int] = dict(sorted(counts.items()))  # distinct triples per graph IRI
 
 
 def _header(version: str) -> str:
@@ -68,56 +66,36 @@ def _header(version: str) -> str:
             f"mrkg dataset version {version}.\n")
 
 
-def serialize(ds: Dataset, name: str, version: str) -> bytes:
+def _sorted_lines(data: bytes) -> bytes:
+    return b"\n".join(sorted(set(line for line in data.split(b"\n") if line.strip()))) + b"\n"
+
+
+def serialize(ds: Dataset | QuadSet | Ordered, name: str, version: str) -> bytes:
+    """One dump, byte-for-byte the same for the same quads. N-Quads and N-Triples: one statement a line, the lines
+    sorted; TriG and Turtle: grouped by subject under the prefixes of namespaces.PREFIXES; JSON-LD: expanded form
+    (full IRIs, one object per graph and subject), one line."""
+    ordered = ds if isinstance(ds, Ordered) else Ordered(ds)
     fmt, _, named = DUMPS[name]
-    if name in ("mrkg.nq", "mrkg.nt"):
-        source = canonical_copy(ds) if named else union_graph(ds)
-        lines = sorted(set(line for line in source.serialize(format=fmt, encoding="utf-8").decode("utf-8")
-                           .splitlines() if line.strip()))
-        return (_header(version) + "\n".join(lines) + "\n").encode("utf-8")
-    if name == "mrkg.jsonld":
-        return _jsonld(ds)
-    if name == "mrkg.trig":
-        return (_header(version) + _trig(ds)).encode("utf-8")
-    return (_header(version) + union_graph(ds).serialize(format=fmt)).encode("utf-8")
+    statements = ordered.quads if named else ordered.triples
+    header = _header(version).encode("utf-8")
+    if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES):
+        return header + _sorted_lines(ox.serialize(statements, format=fmt))
+    if fmt == ox.RdfFormat.JSON_LD:
+        return ox.serialize(statements, format=fmt) + b"\n"
+    return header + _prefixes_sorted(ox.serialize(statements, format=fmt, prefixes=PREFIX_IRIS))
 
 
-def _graphs(ds: Dataset) -> dict[str, Graph]:
-    """Each named graph as its own Graph, filled in sorted order, keyed by graph IRI (sorted)."""
-    graphs: dict[str, Graph] = {}
-    for s, p, o, g in sorted_quads(ds):
-        if str(g) not in graphs:
-            graphs[str(g)] = Graph()
-            bind_prefixes(graphs[str(g)])
-        graphs[str(g)].add((s, p, o))
-    return graphs
+PREFIX_LINES = sorted(f"@prefix {prefix}: <{iri}> .".encode() for prefix, iri in PREFIX_IRIS.items())
 
 
-def _trig(ds: Dataset) -> str:
-    # rdflib's TriG writer orders graphs by set iteration (varies with the hash seed), so
-    # write one Turtle block per graph, in sorted order, under one shared prefix header.
-    graphs = _graphs(ds)
-    used = {prefix: str(ns) for g in graphs.values() for prefix, ns in g.namespaces() if prefix in PREFIXES}
-    parts = [f"@prefix {prefix}: <{iri}> .\n" for prefix, iri in sorted(used.items())]
-    for iri, graph in graphs.items():
-        lines = graph.serialize(format="turtle").split("\n")
-        start = 0
-        while start < len(lines) and (lines[start].startswith("@prefix") or not lines[start].strip()):
-            start += 1  # only the leading prefix block: blank lines further on may sit inside literals
-        body = "\n".join(lines[start:]).rstrip("\n")
-        parts.append(f"\n<{iri}> {{\n{body}\n}}\n")
-    return "".join(parts)
-
-
-def _jsonld(ds: Dataset) -> bytes:
-    context = {prefix: str(ns) for prefix, ns in sorted(PREFIXES.items())}
-    named = []
-    for iri, graph in _graphs(ds).items():
-        doc = json.loads(graph.serialize(format="json-ld", context=context))
-        nodes = doc.get("@graph", [{k: v for k, v in doc.items() if k != "@context"}])
-        named.append({"@id": iri, "@graph": sorted(nodes, key=lambda n: n.get("@id", ""))})
-    document = {"@context": context, "@graph": named}
-    return (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+def _prefixes_sorted(data: bytes) -> bytes:
+    """pyoxigraph writes the prefix block in an order of its own; ours is sorted by prefix, whatever its version."""
+    if not data:
+        return data
+    *head, body = data.split(b"\n", len(PREFIX_LINES))
+    if sorted(head) != PREFIX_LINES:
+        raise RuntimeError("pyoxigraph wrote an unexpected prefix block: " + repr(b"\n".join(head)[:200]))
+    return b"\n".join([*PREFIX_LINES, body])
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -127,11 +105,9 @@ def gzip_bytes(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def graph_counts(ds: Dataset) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for _, _, _, g in sorted_quads(ds):
-        counts[str(g)] = counts.get(str(g), 0) + 1
-    return dict(sorted(counts.items()))
+def graph_counts(ds: Dataset | QuadSet | Ordered) -> dict[str, int]:
+    """Distinct triples per graph IRI, sorted by IRI."""
+    return (ds if isinstance(ds, Ordered) else Ordered(ds)).counts
 
 
 def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, dict], stats: dict) -> bytes:
@@ -187,9 +163,14 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
     return (_header(desc.version) + copy.serialize(format="turtle")).encode("utf-8")
 
 
-def write_dumps(ds: Dataset, target: Path, desc: DatasetDescription, stats: dict) -> dict:
-    """Write every dump, its .gz, void.ttl, SHA256SUMS and manifest.json into ``target``."""
+def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDescription, stats: dict,
+                progress: Callable[[str], None] | None = None) -> dict:
+    """Write every dump, its .gz, void.ttl, SHA256SUMS and manifest.json into ``target``.
+
+    Each dump is serialized in this thread while the one before is written, hashed and gzipped in another (zlib
+    and hashlib release the GIL), so two cores are used; at most two dumps are held in memory at once."""
     files: dict[str, dict] = {}
+    ordered = ds if isinstance(ds, Ordered) else Ordered(ds)
 
     def put(name: str, data: bytes, media_type: str, compression: str | None = None) -> None:
         (target / name).write_bytes(data)
@@ -197,11 +178,26 @@ def write_dumps(ds: Dataset, target: Path, desc: DatasetDescription, stats: dict
         if compression:
             files[name]["compression"] = compression
 
-    for name, (_, media_type, _) in DUMPS.items():
-        data = serialize(ds, name, desc.version)
+    def finish(name: str, data: bytes, media_type: str) -> str:
         put(name, data, media_type)
         put(name + ".gz", gzip_bytes(data), media_type, "application/gzip")
-    counts = graph_counts(ds)
+        return name
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="mrkg-dump") as pool:
+        pending = None
+        for name, (_, media_type, _) in DUMPS.items():
+            data = serialize(ordered, name, desc.version)
+            if pending is not None:
+                done = pending.result()
+                if progress:
+                    progress(f"{done}, {done}.gz")
+            pending = pool.submit(finish, name, data, media_type)
+            del data
+        done = pending.result()
+        if progress:
+            progress(f"{done}, {done}.gz")
+    counts = ordered.counts
+    files = dict(sorted(files.items()))
     put("void.ttl", describe(desc, counts, dict(files), stats), "text/turtle")
     sums = "".join(f"{meta['sha256']}  {name}\n" for name, meta in sorted(files.items()))
     (target / "SHA256SUMS").write_text(sums, encoding="utf-8")
@@ -214,6 +210,8 @@ def write_dumps(ds: Dataset, target: Path, desc: DatasetDescription, stats: dict
         "stats": stats,
     }
     (target / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if progress:
+        progress("void.ttl, SHA256SUMS, manifest.json")
     return manifest
 
 

@@ -9,8 +9,13 @@ and nothing is imported or fetched (pyshacl's ``do_owl_imports`` stays off).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
 import re
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -188,24 +193,66 @@ class SparqlCheck:
 class Shapes:
     """Our shapes, parsed once: the core part for pyshacl and the SPARQL part for pyoxigraph."""
 
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph | None):
         self.graph = graph
 
     @classmethod
-    def load(cls, shapes_dir: Path, *, intake: bool = False) -> "Shapes":
-        """Every ``shapes/*.ttl`` (the intake shapes only when ``intake``; prefixes always)."""
-        graph = Graph()
+    def load(cls, shapes_dir: Path, *, intake: bool = False, cache_dir: Path | None = None) -> "Shapes":
+        """Every ``shapes/*.ttl`` (the intake shapes only when ``intake``; prefixes always).
+
+        With ``cache_dir``, the compiled checks are kept there per content of the shapes and of this module, and a
+        later load returns them without parsing (such a Shapes validates with pyoxigraph; it has no ``graph``)."""
         files = sorted(shapes_dir.glob("*.ttl"))
         if not files:
             raise ShapesError(f"{shapes_dir}: no shapes (*.ttl)")
+        files = [f for f in files if (f.name == INPUT_SHAPES_FILE) == intake or f.name == "prefixes.ttl"]
+        entry = None
+        if cache_dir is not None:
+            digest = hashlib.sha256(Path(__file__).read_bytes())
+            for path in files:
+                digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            entry = cache_dir / f"shapes-{digest.hexdigest()}.pickle"
+            try:
+                compiled = pickle.loads(entry.read_bytes())
+                if isinstance(compiled, cls):
+                    return compiled
+            except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+                pass
+        graph = Graph()
         for path in files:
-            if (path.name == INPUT_SHAPES_FILE) != intake and path.name != "prefixes.ttl":
-                continue
             try:
                 graph.parse(path, format="turtle")
             except Exception as exc:  # a broken shapes file is our bug; say which file
                 raise ShapesError(f"{path}: {str(exc).splitlines()[0]}") from None
-        return cls(graph)
+        shapes = cls(graph)
+        if entry is not None:
+            try:
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=".shapes-", dir=entry.parent)
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump(shapes, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, entry)
+            except OSError:
+                pass  # a cache that cannot be written is only slower
+        return shapes
+
+    def __getstate__(self) -> dict:
+        """What validating with pyoxigraph needs: the compiled checks and the holders of anonymous shapes."""
+        return {"core_checks": self.core_checks, "sparql_checks": self.sparql_checks, "holders": self.holders}
+
+    def __setstate__(self, state: dict) -> None:
+        self.graph = None
+        self.__dict__.update(state)
+
+    @cached_property
+    def holders(self) -> dict[Node, Node]:
+        """Anonymous property shape or SPARQL constraint -> the node shape that holds it."""
+        found: dict[Node, Node] = {}
+        for prop in (SH.property, SH.sparql):
+            for holder, member in self.graph.subject_objects(prop):
+                if not isinstance(member, URIRef):
+                    found.setdefault(member, holder)
+        return found
 
     def name_of(self, result: "Result") -> Node:
         """The shape a result is reported under: its SPARQL constraint or shape when named, else the node shape
@@ -214,8 +261,7 @@ class Shapes:
             if isinstance(node, URIRef):
                 return node
         anonymous = result.constraint if result.constraint is not None else result.shape
-        holder = self.graph.value(None, SH.property, anonymous) or self.graph.value(None, SH.sparql, anonymous)
-        return holder if holder is not None else anonymous
+        return self.holders.get(anonymous, anonymous)
 
     @cached_property
     def core(self) -> Graph:
@@ -236,6 +282,12 @@ class Shapes:
     @cached_property
     def core_checks(self) -> list[CoreCheck]:
         return _Compiler(self.core).compile()
+
+    @property
+    def lookup_predicates(self) -> frozenset[Node]:
+        """The properties whose values the validator reads outside SPARQL (see TripleIndex)."""
+        paths = {p for check in self.core_checks if check.datatype is not None for p in check.datatype[1]}
+        return frozenset(paths | {RDFS.subClassOf})
 
     @cached_property
     def sparql_checks(self) -> list[SparqlCheck]:
@@ -305,6 +357,8 @@ class CoreCheck:
     # pyoxigraph canonicalises derived datatypes (xsd:nonNegativeInteger is stored as xsd:integer), so sh:datatype
     # is checked on the rdflib graph for the focus nodes the query selects: (datatype, path IRIs or () for the node).
     datatype: tuple[URIRef, tuple[URIRef, ...]] | None = None
+    # sh:minCount and sh:maxCount of one property shape, checked by one query that selects ?count: (min, max)
+    counts: tuple[int | None, int | None] | None = None
 
 
 def _n3(node: Node) -> str:
@@ -367,20 +421,31 @@ class _Compiler:
         out: list[CoreCheck] = []
 
         def add(component: URIRef, body: str, *, grouped: str | None = None, group_by: str = "?this",
-                datatype: tuple | None = None) -> None:
+                datatype: tuple | None = None, counts: tuple | None = None) -> None:
             if datatype is not None:
                 query = f"SELECT DISTINCT ?this WHERE {{ {FOCUS} {target} }}"
+            elif counts is not None:
+                query = (f"SELECT ?this (COUNT(DISTINCT ?v) AS ?count) WHERE {{ {FOCUS} {target} {body} }} "
+                         f"GROUP BY ?this HAVING ({grouped})")
             elif grouped is not None:
                 query = f"SELECT ?this WHERE {{ {FOCUS} {target} {body} }} GROUP BY {group_by} HAVING ({grouped})"
             else:
                 query = f"SELECT DISTINCT ?this ?value ?path WHERE {{ {FOCUS} {target} {body} }}"
-            out.append(CoreCheck(shape, component, severity, messages, path, query, datatype))
+            out.append(CoreCheck(shape, component, severity, messages, path, query, datatype, counts))
 
         if path is None:  # node-level constraints apply to the focus node itself
             value = "BIND (?this AS ?v) BIND (?this AS ?value)"
         else:
             value = f"?this {self.path_sparql(path)} ?v . BIND (?v AS ?value)"
+        low, high = g.value(shape, SH.minCount), g.value(shape, SH.maxCount)
+        if low is not None and high is not None:
+            # One scan for both bounds: the result says which one a focus node breaks.
+            add(SH.MinCountConstraintComponent, f"OPTIONAL {{ ?this {self.path_sparql(path)} ?v }}",
+                grouped=f"COUNT(DISTINCT ?v) < {int(low)} || COUNT(DISTINCT ?v) > {int(high)}",
+                counts=(int(low), int(high)))
         for p, o in sorted(g.predicate_objects(shape), key=lambda t: (str(t[0]), str(t[1]))):
+            if p in (SH.minCount, SH.maxCount) and low is not None and high is not None:
+                continue
             if p == SH.minCount:
                 add(SH.MinCountConstraintComponent, f"OPTIONAL {{ ?this {self.path_sparql(path)} ?v }}",
                     grouped=f"COUNT(DISTINCT ?v) < {int(o)}")
@@ -457,38 +522,60 @@ def _datatype_ok(value: Node, datatype: URIRef) -> bool:
     return actual == datatype
 
 
+def _workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+def _in_threads(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in a few threads: pyoxigraph evaluates a query without holding the GIL, so the
+    queries of one validation share the cores. The results keep the order of ``items``."""
+    if len(items) < 2 or _workers() == 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="mrkg-shacl") as pool:
+        return list(pool.map(fn, items))
+
+
 def run_core_queries(shapes: "Shapes", store: ox.Store, focus: set[Node] | None = None,
                      data: Graph | None = None) -> list[Result]:
     # The data graph is small when a focus is given (the new nodes and their context): run every query on all of it
     # and keep the results on focus nodes; a VALUES block of thousands of IRIs per query costs more than it saves.
+    batches = _in_threads(lambda check: _run_core_check(check, store, data), shapes.core_checks)
+    return [r for batch in batches for r in batch if focus is None or r.focus in focus]
+
+
+def _run_core_check(check: CoreCheck, store: ox.Store, data) -> list[Result]:
     prologue = f"PREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\n"
+    query = prologue + expand_classes(check.query.replace(FOCUS, ""), data)
+    try:
+        rows = store.query(query)
+    except (SyntaxError, OSError, ValueError) as exc:
+        raise ShapesError(f"{check.shape} ({check.component}): {exc}\n{query}") from None
+    names = [v.value for v in rows.variables]
     results = []
-    for check in shapes.core_checks:
-        query = prologue + expand_classes(check.query.replace(FOCUS, ""), data)
-        try:
-            rows = store.query(query)
-        except (SyntaxError, OSError, ValueError) as exc:
-            raise ShapesError(f"{check.shape} ({check.component}): {exc}\n{query}") from None
-        names = [v.value for v in rows.variables]
-        if check.datatype is not None:
-            datatype, paths = check.datatype
-            for row in rows:
-                this = _from_ox(row["this"])
-                values = [this] if not paths else [v for p in paths for v in data.objects(this, p)]
-                for value in values:
-                    if not _datatype_ok(value, datatype):
-                        for message in check.messages or ("constraint failed",):
-                            results.append(Result(check.severity, message, this, check.shape, check.component,
-                                                  check.path if isinstance(check.path, URIRef) else None, value))
-            continue
+    if check.datatype is not None:
+        datatype, paths = check.datatype
         for row in rows:
             this = _from_ox(row["this"])
-            value = _from_ox(row["value"]) if "value" in names else None
-            path = _from_ox(row["path"]) if "path" in names and row["path"] is not None else check.path
-            for message in check.messages or ("constraint failed",):
-                results.append(Result(check.severity, message, this, check.shape, check.component,
-                                      path if isinstance(path, URIRef) else check.path, value))
-    return [r for r in results if focus is None or r.focus in focus]
+            values = [this] if not paths else [v for p in paths for v in data.objects(this, p)]
+            for value in values:
+                if not _datatype_ok(value, datatype):
+                    for message in check.messages or ("constraint failed",):
+                        results.append(Result(check.severity, message, this, check.shape, check.component,
+                                              check.path if isinstance(check.path, URIRef) else None, value))
+        return results
+    for row in rows:
+        this = _from_ox(row["this"])
+        component = check.component
+        if check.counts is not None:
+            low, high = check.counts
+            component = (SH.MinCountConstraintComponent if int(row["count"].value) < low
+                         else SH.MaxCountConstraintComponent)
+        value = _from_ox(row["value"]) if "value" in names else None
+        path = _from_ox(row["path"]) if "path" in names and row["path"] is not None else check.path
+        for message in check.messages or ("constraint failed",):
+            results.append(Result(check.severity, message, this, check.shape, component,
+                                  path if isinstance(path, URIRef) else check.path, value))
+    return results
 
 
 # --- validation ---------------------------------------------------------------------------------------------
@@ -512,49 +599,68 @@ def _from_ox(term) -> Node | None:
     return Literal(term.value, datatype=URIRef(term.datatype.value))
 
 
-def _to_ox(node: Node):
-    if isinstance(node, URIRef):
-        return ox.NamedNode(str(node))
-    if isinstance(node, BNode):
-        return ox.BlankNode(str(node))
-    assert isinstance(node, Literal)
-    if node.language:
-        return ox.Literal(str(node), language=node.language)
-    return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype or XSD.string)))
+def oxigraph_store(data: Iterable[tuple[Node, Node, Node]]) -> ox.Store:
+    """The triples (an rdflib Graph or any iterable of rdflib triples) in a pyoxigraph store's default graph."""
+    from .rdf import OxTerms
 
-
-def oxigraph_store(data: Graph) -> ox.Store:
+    term = OxTerms()
     store = ox.Store()
-    store.bulk_extend(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o)) for s, p, o in data)
+    store.bulk_extend(ox.Quad(term(s), term(p), term(o)) for s, p, o in data)
     return store
+
+
+class TripleIndex:
+    """The lookups the validator makes outside SPARQL (the values sh:datatype checks, the class hierarchy), for a
+    graph that is never held as an rdflib Graph: only the triples of ``predicates`` are kept."""
+
+    def __init__(self, predicates: Iterable[Node]) -> None:
+        self.predicates = frozenset(predicates)
+        self._objects: dict[tuple[Node, Node], list[Node]] = {}
+        self._subjects: dict[tuple[Node, Node], list[Node]] = {}
+
+    def add(self, triple: tuple[Node, Node, Node]) -> None:
+        s, p, o = triple
+        if p in self.predicates:
+            self._objects.setdefault((s, p), []).append(o)
+            self._subjects.setdefault((p, o), []).append(s)
+
+    def objects(self, subject: Node, predicate: Node) -> Iterable[Node]:
+        return iter(dict.fromkeys(self._objects.get((subject, predicate), ())))
+
+    def subjects(self, predicate: Node, obj: Node) -> Iterable[Node]:
+        return iter(dict.fromkeys(self._subjects.get((predicate, obj), ())))
 
 
 def run_sparql_checks(shapes: Shapes, data: Graph, focus: set[Node] | None = None,
                       store: ox.Store | None = None) -> list[Result]:
     """Each SHACL-SPARQL constraint as one query on pyoxigraph, joined with the class target of its shape."""
     store = store if store is not None else oxigraph_store(data)
+    batches = _in_threads(lambda check: _run_sparql_check(check, store, focus), shapes.sparql_checks)
+    return [r for batch in batches for r in batch]
+
+
+def _run_sparql_check(check: SparqlCheck, store: ox.Store, focus: set[Node] | None) -> list[Result]:
+    target = " UNION ".join(f"{{ ?this rdf:type/rdfs:subClassOf* <{t}> }}" for t in check.targets)
+    names = ["this", *(v for v in check.variables if v != "this")]
+    query = (f"{check.prefixes}\nPREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\n"
+             f"SELECT DISTINCT {' '.join('?' + n for n in names)} WHERE {{\n"
+             f"{target}\n{check.body}\n}}")
+    try:
+        rows = store.query(query)
+    except (SyntaxError, OSError, ValueError) as exc:
+        raise ShapesError(f"{check.constraint}: {exc}") from None
     results = []
-    for check in shapes.sparql_checks:
-        target = " UNION ".join(f"{{ ?this rdf:type/rdfs:subClassOf* <{t}> }}" for t in check.targets)
-        names = ["this", *(v for v in check.variables if v != "this")]
-        query = (f"{check.prefixes}\nPREFIX rdf: <{RDF}>\nPREFIX rdfs: <{RDFS}>\n"
-                 f"SELECT DISTINCT {' '.join('?' + n for n in names)} WHERE {{\n"
-                 f"{target}\n{check.body}\n}}")
-        try:
-            rows = store.query(query)
-        except (SyntaxError, OSError, ValueError) as exc:
-            raise ShapesError(f"{check.constraint}: {exc}") from None
-        for row in rows:
-            bindings = {name: _from_ox(row[name]) for name in names if row[name] is not None}
-            this = bindings["this"]
-            if focus is not None and this not in focus:
-                continue
-            messages = check.messages or ("SPARQL constraint failed",)
-            for message in messages:
-                # SHACL: a node shape's SPARQL result without ?value has the focus node as its value.
-                results.append(Result(check.severity, _fill(message, bindings), this, check.shape,
-                                      SH.SPARQLConstraintComponent, bindings.get("path"),
-                                      bindings.get("value", this), check.constraint))
+    for row in rows:
+        bindings = {name: _from_ox(row[name]) for name in names if row[name] is not None}
+        this = bindings["this"]
+        if focus is not None and this not in focus:
+            continue
+        messages = check.messages or ("SPARQL constraint failed",)
+        for message in messages:
+            # SHACL: a node shape's SPARQL result without ?value has the focus node as its value.
+            results.append(Result(check.severity, _fill(message, bindings), this, check.shape,
+                                  SH.SPARQLConstraintComponent, bindings.get("path"),
+                                  bindings.get("value", this), check.constraint))
     return results
 
 
@@ -591,10 +697,23 @@ def results_from_report(graph: Graph) -> list[Result]:
 def validate_graph(shapes: Shapes, data: Graph, focus: set[Node] | None = None) -> Report:
     """Validate ``data`` (only the ``focus`` nodes, when given) against ``shapes``: every constraint as SPARQL on
     pyoxigraph (core ones compiled, SHACL-SPARQL ones as written)."""
-    store = oxigraph_store(data)
+    return validate_store(shapes, oxigraph_store(data), data, focus)
+
+
+def validate_store(shapes: Shapes, store: ox.Store, data: Graph | TripleIndex, focus: set[Node] | None = None,
+                   progress=None) -> Report:
+    """Validate the triples in ``store``'s default graph; ``data`` answers the lookups made outside SPARQL (an
+    rdflib Graph of the same triples, or a TripleIndex over ``shapes.lookup_predicates``)."""
+    # One pool for both kinds: the SPARQL constraints (a few long queries) start first, the core ones fill in.
+    tasks = [lambda c=c: _run_sparql_check(c, store, focus) for c in shapes.sparql_checks]
+    tasks += [lambda c=c: _run_core_check(c, store, data) for c in shapes.core_checks]
+    batches = _in_threads(lambda task: task(), tasks)
+    sparql, core = batches[:len(shapes.sparql_checks)], batches[len(shapes.sparql_checks):]
     report = Report()
-    report.extend(run_core_queries(shapes, store, focus, data))
-    report.extend(run_sparql_checks(shapes, data, focus, store=store))
+    report.extend(r for batch in core for r in batch if focus is None or r.focus in focus)
+    report.extend(r for batch in sparql for r in batch)
+    if progress:
+        progress(f"{len(shapes.core_checks)} core and {len(shapes.sparql_checks)} SPARQL constraints")
     for result in report.results:
         result.name = shapes.name_of(result)
     return report
