@@ -97,7 +97,7 @@ def main() -> None:
     t, report = timed(lambda: validate_files(ctx, [entity_file]), args.repeat)
     record("validate drugs.yaml in context (1x)", t, report.summary())
     t, _ = timed(lambda: load_facts_cached(facts_dir, cache), args.repeat)
-    record("load the existing facts from the cache (1x)", t)
+    record("load the existing facts from the cache (1x; sources read when asked for)", t)
     t, _ = timed(lambda: load_facts_cached(facts_dir, None), 1)
     record("load the existing facts without the cache (1x)", t)
 
@@ -115,7 +115,7 @@ def main() -> None:
 
     # scale x: the same file against a graph `scale` times larger, the context held in memory as one run holds it.
     big_facts, big_texts = scaled_facts(ctx.facts, ctx.texts, args.scale)
-    big = replace(ctx, facts=big_facts, texts=big_texts)
+    big = replace(ctx, facts=big_facts, texts=big_texts, index=None)  # None: indexed again for the larger facts
     big.__dict__.update({"shapes": ctx.shapes, "ontology": ctx.ontology})
     big_claims = sum(len(s.claims) for s in big_facts.sources.values())
     t, report = timed(lambda: validate_files(big, [source_file]), args.repeat)
@@ -123,12 +123,13 @@ def main() -> None:
            f"{t / baseline:.2f}x baseline; {report.summary()}")
     t, report = timed(lambda: validate_files(big, [entity_file]), args.repeat)
     record(f"validate drugs.yaml in context ({args.scale}x)", t, f"{t / baseline:.2f}x baseline")
-    # What loading that context costs: one pickle per source file and a SHA-256 of each file, as the cache does.
+    # An upper bound on loading that context: a SHA-256 of each file and every source unpickled (the command reads the
+    # sources its context needs only; benchmarks/scale_bench.py measures the command on such a graph on disk).
     pickles = [pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL) for s in big_facts.sources.values()]
     raw = [source_file.read_bytes()] * len(pickles)
     t, _ = timed(lambda: ([hashlib.sha256(r).hexdigest() for r in raw], [pickle.loads(p) for p in pickles]),
                  args.repeat)
-    record(f"load the existing facts from the cache ({args.scale}x, estimated)", t, f"{t / baseline:.2f}x baseline")
+    record(f"every source from the cache ({args.scale}x, upper bound)", t, f"{t / baseline:.2f}x baseline")
     print(f"\nbaseline {baseline:.3f} s; ratios are to it. Reproduce: .venv/bin/python benchmarks/validate_bench.py "
           f"--scale {args.scale} --repeat {args.repeat}")
 

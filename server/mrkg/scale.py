@@ -9,6 +9,10 @@ IRI (no blank nodes), every quad is distinct, and the same seed gives the same b
 
 Entity names include the real drugs and effects of the curated data (baclofen, cyclobenzaprine, drowsiness,
 MAOIs, skeletal muscle...) so that the competency questions in queries/ find answers here too.
+
+``write_scaled_facts`` makes the other kind of large input: a facts tree (YAML and source texts) that the real
+``mrkg build`` and ``mrkg validate`` read, made of the real facts repeated under new source and entity ids until
+their build has about the asked number of triples.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import gzip
 import io
 import os
 import random
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,15 +386,170 @@ class _Size(click.ParamType):
 @click.command("scale")
 @click.option("--triples", type=_Size(), default="100k", show_default=True,
               help="How many triples (quads) to write: 100k, 1M, 10M or a number.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="The N-Quads file to write (gzipped if it ends in .gz).")
+@click.option("--facts", "facts_out", type=click.Path(file_okay=False, path_type=Path),
+              help="Instead of N-Quads, write a facts tree DIR/facts and DIR/sources: the real facts repeated under "
+                   "new ids until their build has about --triples quads, for `mrkg build` and `mrkg validate`.")
+@click.option("--from-facts", "facts_dir", default="facts", show_default=True, type=click.Path(path_type=Path),
+              help="With --facts: the facts to repeat.")
+@click.option("--ontology", "ontology_dir", default="ontology", show_default=True, type=click.Path(path_type=Path))
+@click.option("--sources", "sources_dir", default="../shared/sources", show_default=True, envvar="MRKG_SOURCES",
+              type=click.Path(path_type=Path), help="With --facts: the source texts of the facts to repeat.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed: the same seed gives the same file.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def scale_command(triples: int, out: Path, seed: int, quiet: bool) -> None:
-    """Write a synthetic graph in mrkg's model (claims, provenance, values, conflicts) for benchmarks."""
+def scale_command(triples: int, out: Path | None, facts_out: Path | None, facts_dir: Path, ontology_dir: Path,
+                  sources_dir: Path, seed: int, quiet: bool) -> None:
+    """Write a synthetic graph in mrkg's model (claims, provenance, values, conflicts) for benchmarks, or (--facts)
+    a facts tree that builds to a graph of that size."""
+    if (out is None) == (facts_out is None):
+        raise click.UsageError("give one of --out FILE (N-Quads) or --facts DIR (a facts tree)")
     try:
+        if facts_out is not None:
+            made = write_scaled_facts(facts_out, triples, facts_dir=facts_dir, sources_dir=sources_dir,
+                                      ontology_dir=ontology_dir, progress=not quiet)
+            click.echo(f"wrote {made.copies} copies of the facts: {made.sources} sources, {made.claims} claims, "
+                       f"{made.entities} entities, about {made.estimated_quads} quads built -> {made.facts_dir} "
+                       f"(texts in {made.sources_dir})", err=True)
+            return
         result = write_scale_graph(out, triples, seed=seed, progress=not quiet)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {result.quads} quads: {result.claims} claims in {result.sources} sources, "
                f"{result.conflicts} conflicts, {result.entities} entities -> {result.path}", err=True)
+
+
+# --- scaled facts: the real facts repeated, for the build and the curator's validation at scale ---------------
+
+
+@dataclass(frozen=True)
+class ScaledFacts:
+    facts_dir: Path
+    sources_dir: Path
+    copies: int
+    sources: int
+    claims: int
+    entities: int
+    estimated_quads: int
+
+
+def _copy_id(entity_id: str, k: int) -> str:
+    return entity_id if k == 0 else f"{entity_id}-c{k}"
+
+
+def _scaled_source_yaml(text: str, name: str, source, data, new_id: str, file_name: str, k: int) -> str:
+    """The source file with its id, text file and every entity it names renamed for copy ``k``, edited line by line
+    (so comments, quotes and layout stay as the curators wrote them)."""
+    from .model import ENTITY_QUALIFIERS
+
+    lines = text.split("\n")
+
+    def rewrite(line_no: int, key: str, old: str, new: str) -> None:
+        line = lines[line_no - 1]
+        pattern = re.compile(rf"^(\s*(?:-\s+)?{re.escape(key)}:\s*)([\"']?){re.escape(old)}\2(\s*(?:#.*)?)$")
+        match = pattern.match(line)
+        if match is None:
+            raise ValueError(f"{name}:{line_no}: cannot rename {key} {old!r} in {line.strip()!r} "
+                             "(scaled facts need one 'key: value' per line)")
+        lines[line_no - 1] = f"{match.group(1)}{match.group(2)}{new}{match.group(2)}{match.group(3)}"
+
+    meta = data["source"]
+    rewrite(meta.line_of("id"), "id", source.id, new_id)
+    rewrite(meta.line_of("file"), "file", source.file_name, file_name)
+    if k:
+        for item in data["claims"]:
+            for key in ("subject", "object", *ENTITY_QUALIFIERS):
+                value = item.get(key)
+                if isinstance(value, str) and key in item.key_lines:
+                    rewrite(item.line_of(key), key, value.strip(), _copy_id(value.strip(), k))
+    return "\n".join(lines)
+
+
+def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir: Path, ontology_dir: Path,
+                       progress: bool = False) -> ScaledFacts:
+    """Write ``out/facts`` and ``out/sources``: the real facts and their source texts, then copies of every source
+    and entity under new ids (source ``100``..., entity ``baclofen-c1``...), until the build has about ``triples``
+    quads. Copy 0 is the real data unchanged; each copy's entities have their own labels and no mappings, so
+    conflicts and duplicates stay within a copy, as in a corpus of many distinct sources. Deterministic."""
+    import shutil
+
+    import yaml
+
+    from .build import assemble, checked_facts
+    from .dumps import graph_counts
+    from .facts import load_entity_file, load_source_file
+    from .namespaces import GRAPH_MAPPINGS, GRAPH_ONTOLOGY
+    from .yamlfile import load_yaml_file
+
+    real = checked_facts(facts_dir, sources_dir, None)
+    dataset, _ = assemble(real, sources_dir, ontology_dir)
+    counts = graph_counts(dataset)
+    fixed = counts.get(str(GRAPH_ONTOLOGY), 0) + counts.get(str(GRAPH_MAPPINGS), 0)
+    per_copy = sum(counts.values()) - fixed
+    copies = max(1, round((triples - fixed) / per_copy))
+    ordered = sorted(real.sources.values(), key=lambda s: s.id)
+    if 100 + (copies - 1) * len(ordered) > 1000:
+        raise ValueError(f"{triples} triples need {copies} copies of the {len(ordered)} sources: more than the "
+                         "1000 three-digit source ids")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".scaled-", dir=out))
+    try:
+        facts_out, sources_out = work / "facts", work / "sources"
+        (facts_out / "entities").mkdir(parents=True)
+        (facts_out / "sources").mkdir()
+        sources_out.mkdir()
+        shutil.copy2(facts_dir / "dataset.yaml", facts_out / "dataset.yaml")
+        entity_files = sorted((facts_dir / "entities").glob("*.yaml"))
+        source_files = {s.id: facts_dir / "sources" / Path(s.file).name for s in ordered}
+        parsed = {sid: load_yaml_file(path, str(path)) for sid, path in source_files.items()}
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=copies, unit="copy", desc=f"{out.name}: facts")
+        for k in range(copies):
+            for path in entity_files:
+                if k == 0:
+                    shutil.copy2(path, facts_out / "entities" / path.name)
+                    continue
+                entities = load_entity_file(path, str(path), [])
+                doc = {"type": entities[0].type if entities else "drug", "entities": [
+                    {"id": _copy_id(e.id, k), "label": f"{e.label} c{k}",
+                     **({"synonyms": [f"{s} c{k}" for s in e.synonyms]} if e.synonyms else {}),
+                     **({"note": e.note} if e.note else {})} for e in entities]}
+                (facts_out / "entities" / f"{path.stem}-c{k}.yaml").write_text(
+                    f"# Copy {k} of {path.name}, written by `mrkg scale --facts` -- synthetic, do not edit.\n"
+                    + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+            for i, source in enumerate(ordered):
+                new_id = source.id if k == 0 else f"{100 + (k - 1) * len(ordered) + i:03d}"
+                file_name = source.file_name if k == 0 else f"{new_id}_{source.file_name.split('_', 1)[1]}"
+                shutil.copy2(sources_dir / source.file_name, sources_out / file_name)
+                path = source_files[source.id]
+                if k == 0:
+                    shutil.copy2(path, facts_out / "sources" / path.name)
+                    continue
+                text = _scaled_source_yaml(path.read_text(encoding="utf-8"), str(path), source, parsed[source.id],
+                                           new_id, file_name, k)
+                (facts_out / "sources" / f"{new_id}.yaml").write_text(text, encoding="utf-8")
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+        # The copies must read back as the real records renamed: a layout the line editor missed fails here.
+        for i, source in enumerate(ordered if copies > 1 else []):
+            copy = load_source_file(facts_out / "sources" / f"{100 + i:03d}.yaml", "copy", [])
+            renamed = [(c.subject, c.object, sorted(c.entity_qualifiers.items())) for c in copy.claims]
+            expected = [(_copy_id(c.subject, 1), c.object and _copy_id(c.object, 1),
+                         sorted((q, _copy_id(v, 1)) for q, v in c.entity_qualifiers.items())) for c in source.claims]
+            if renamed != expected:
+                raise ValueError(f"{source.file}: the scaled copy does not read back as the source renamed")
+        for name in ("facts", "sources"):
+            if (out / name).exists():
+                shutil.rmtree(out / name)
+            os.replace(work / name, out / name)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n_claims = sum(len(s.claims) for s in ordered)
+    return ScaledFacts(out / "facts", out / "sources", copies, copies * len(ordered), copies * n_claims,
+                       copies * len(real.entities), fixed + copies * per_copy)
