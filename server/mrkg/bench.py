@@ -498,6 +498,41 @@ def bench_server(server: Server, mix: list[MixQuery], cfg: BenchConfig, wrk: str
     return result
 
 
+PAIRED_ROUNDS = 3
+
+
+def paired_small_query(variant: str, build: Path, mix: list[MixQuery], cfg: BenchConfig, wrk: str, scripts: Path,
+                       echo=print) -> dict:
+    """The small query on ``variant`` and Flask's hello-world route, both running, measured in turn for
+    PAIRED_ROUNDS rounds: each ratio compares two runs seconds apart, which a shared machine's load moves far
+    less than it moves runs minutes apart. The median ratio is the figure."""
+    small = next(q for q in mix if q.name == SMALL_QUERY)
+    hello = make_server("flask-hello", build, cfg.work, timeout=cfg.query_timeout)
+    server = make_server(variant, build, cfg.work, timeout=cfg.query_timeout)
+    rounds = []
+    try:
+        hello.start(cfg.work, None, cfg.start_timeout)
+        server.start(cfg.work, "ASK { ?s ?p ?o }", cfg.start_timeout)
+        hello_script = scripts / f"paired-hello-{variant}.lua"
+        hello_script.write_text(wrk_script(urllib.parse.urlsplit(hello.url).path or "/", None))
+        small_script = scripts / f"paired-{variant}-{small.name}.lua"
+        small_script.write_text(wrk_script(urllib.parse.urlsplit(server.url).path, small.text, small.accept))
+        http_query(server.url, small.text, cfg.query_timeout + 5, small.accept)  # warm: parsed, cached if on
+        for _ in range(PAIRED_ROUNDS):
+            ceiling = run_wrk(wrk, hello.url, hello_script, duration=cfg.duration, connections=cfg.connections,
+                              threads=cfg.threads, timeout=cfg.query_timeout)["ok_requests_per_s"]
+            got = run_wrk(wrk, server.url, small_script, duration=cfg.duration, connections=cfg.connections,
+                          threads=cfg.threads, timeout=cfg.query_timeout)["ok_requests_per_s"]
+            rounds.append({"flask_hello_rps": ceiling, "small_query_rps": got, "ratio": _ratio(got, ceiling)})
+    finally:
+        server.stop()
+        hello.stop()
+    ratios = [r["ratio"] for r in rounds if r["ratio"] is not None]
+    median = round(statistics.median(ratios), 2) if ratios else None
+    echo(f"  paired {variant} {SMALL_QUERY} / flask-hello: {median} (rounds: {ratios})")
+    return {"rounds": rounds, "median_ratio": median}
+
+
 def machine() -> dict:
     model = ""
     try:
@@ -558,6 +593,14 @@ def run_bench(cfg: BenchConfig, echo=print) -> dict:
         except BenchError as exc:
             report["servers"][name] = {"error": str(exc)}
             echo(f"  {name}: {exc}")
+    if "flask-hello" in cfg.servers:
+        report["paired"] = {}
+        for name in (v for v in MRKG_VARIANTS if v in cfg.servers):
+            try:
+                report["paired"][name] = paired_small_query(name, build, mix, cfg, wrk, scripts, echo)
+            except (BenchError, OSError, subprocess.TimeoutExpired) as exc:
+                report["paired"][name] = {"error": str(exc)[:200]}
+                echo(f"  paired {name}: {exc}")
     report["elapsed_seconds"] = round(time.monotonic() - started, 1)
     report["summary"] = summarize(report)
     return report
@@ -606,9 +649,10 @@ def summarize(report: dict) -> dict:
         summary[f"{server}/rdflib-endpoint_geomean"] = _geomean(
             [e[f"{server}/rdflib-endpoint"] for e in summary["per_query"].values()])
     hello = _rps(report, "flask-hello", "hello")
-    summary["mrkg_small_query/flask_ceiling"] = _ratio(_rps(report, "mrkg", SMALL_QUERY), hello)
-    summary["mrkg-pool_small_query/flask_ceiling"] = _ratio(_rps(report, "mrkg-pool", SMALL_QUERY), hello)
-    summary["mrkg-cached_small_query/flask_ceiling"] = _ratio(_rps(report, "mrkg-cached", SMALL_QUERY), hello)
+    for server in MRKG_VARIANTS:  # the paired measurement when there is one (see paired_small_query)
+        paired = report.get("paired", {}).get(server, {}).get("median_ratio")
+        summary[f"{server}_small_query/flask_ceiling"] = paired if paired is not None else \
+            _ratio(_rps(report, server, SMALL_QUERY), hello)
     summary["mrkg/mrkg-pool_geomean"] = _geomean([r for r in (_ratio(_rps(report, "mrkg", n), _rps(report, "mrkg-pool", n))
                                                             for n in names) if r is not None])
     mem = report["servers"].get("mrkg", {}).get("peak_pss_bytes")
@@ -641,6 +685,22 @@ def _fmt(value, digits: int = 0) -> str:
 
 def _mib(value) -> str:
     return "–" if not value else f"{value / (1 << 20):,.0f}"
+
+
+def _paired_lines(report: dict) -> list[str]:
+    if not report.get("paired"):
+        return []
+    lines = ["", f"Tiny ASK against Flask's ceiling, measured in turn ({PAIRED_ROUNDS} rounds, both servers running):",
+             "", "| server | tiny ASK req/s | hello req/s | ratio per round | median |", "| --- | ---: | ---: | ---: | ---: |"]
+    for server, result in report["paired"].items():
+        if "error" in result:
+            lines.append(f"| {server} | failed: {result['error']} | | | |")
+            continue
+        rounds = result["rounds"]
+        lines.append(f"| {server} | {' / '.join(_fmt(r['small_query_rps']) for r in rounds)} | "
+                     f"{' / '.join(_fmt(r['flask_hello_rps']) for r in rounds)} | "
+                     f"{' / '.join(_fmt(r['ratio'], 2) for r in rounds)} | **{_fmt(result['median_ratio'], 2)}** |")
+    return lines
 
 
 def render_markdown(report: dict) -> str:
@@ -676,12 +736,15 @@ def render_markdown(report: dict) -> str:
                  + f" | **{_fmt(summary['mrkg/oxigraph_geomean'], 2)}**"
                  f" | **{_fmt(summary['mrkg/rdflib-endpoint_geomean'], 2)}** | |")
     hello = _rps(report, "flask-hello", "hello")
+    paired = "paired" in report
     lines += ["", f"Flask's own ceiling (hello-world route, same gunicorn settings): **{_fmt(hello)} req/s**; "
-                  f"mrkg's tiny ASK reaches **{_fmt(summary['mrkg_small_query/flask_ceiling'], 2)}×** of it "
+                  + ("measured in turn with the tiny ASK, 3 rounds each (median ratio), " if paired else "")
+                  + f"mrkg's tiny ASK reaches **{_fmt(summary['mrkg_small_query/flask_ceiling'], 2)}×** of it "
                   f"(**{_fmt(summary['mrkg-cached_small_query/flask_ceiling'], 2)}×** with the result cache, "
                   f"**{_fmt(summary.get('mrkg-pool_small_query/flask_ceiling'), 2)}×** with the pool executor). "
                   f"The inline executor's throughput is **{_fmt(summary.get('mrkg/mrkg-pool_geomean'), 2)}×** the "
                   "pool executor's (geometric mean over the mix).",
+              *_paired_lines(report),
               "", "## Single-client latency (ms, median / p99; lower is better)", "",
               "| query | " + " | ".join(servers) + " |", "| --- | " + " | ".join("---:" for _ in servers) + " |"]
     for q in report["queries"]:
