@@ -12,7 +12,8 @@ phases are read from `--progress`. The same command on the real facts is the bas
 Curator validation: `mrkg validate facts/sources/001.yaml` with the scaled facts as the context (its copy 0 is the
 real data, so 001.yaml replaces source 001 there), against the same with the real facts: the validation itself
 (in process, the context loaded once, as one command loads it) and the whole command (interpreter start-up, imports,
-context from the parse cache), medians of --repeat runs after one run that fills the cache.
+context from the parse cache). Each context has a cache of its own; its first command starts from an empty one and
+is reported apart; then the two contexts alternate, --repeat runs each, and the medians are compared.
 
 Machines are shared and noisy: every figure comes with its ratio to the baseline of the same run. Nothing is
 asserted. Scratch data goes to .bench/ (git-ignored).
@@ -55,9 +56,9 @@ def mrkg(*args: str) -> list[str]:
     return [PYTHON, "-m", "mrkg", *args]
 
 
-def build(facts: Path, sources: Path, out: Path, shapes: Path | None, label: str) -> dict:
+def build(facts: Path, sources: Path, reference: Path, out: Path, shapes: Path | None, label: str) -> dict:
     args = mrkg("build", "--facts", str(facts), "--sources", str(sources), "--out", str(out), "--progress",
-                "--reference", str(REFERENCE))
+                "--reference", str(reference))
     if shapes is not None:
         args += ["--shapes", str(shapes)]
     print(f"building {label} ...", flush=True)
@@ -76,30 +77,7 @@ def build(facts: Path, sources: Path, out: Path, shapes: Path | None, label: str
             "claims": manifest["stats"]["claims"], "bytes": sum(sizes.values()), "summary": done.stdout.strip()}
 
 
-def median_time(fn, repeat: int) -> tuple[float, list[float], object]:
-    times, value = [], None
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), times, value
-
-
-def command_times(args: list[str], env: dict, repeat: int) -> tuple[float, list[float], float, str, int]:
-    """The first run (fills the parse cache), then the median of ``repeat`` runs; and the last peak RSS."""
-    first, _, done = run_wait4(args, env)
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-2000:]}")
-    times, rss = [], 0
-    for _ in range(repeat):
-        wall, rss, done = run_wait4(args, env)
-        times.append(wall)
-    return statistics.median(times), times, first, (done.stdout.strip().splitlines() or [""])[-1], rss
-
-
 def main() -> None:
-    global REFERENCE
     from mrkg.scale import parse_size, write_scaled_facts
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -112,7 +90,6 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "reference" / "identifiers.tsv")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    REFERENCE = args.reference
     triples = parse_size(args.triples)
     bench = ROOT / ".bench"
     bench.mkdir(exist_ok=True)
@@ -132,27 +109,49 @@ def main() -> None:
                          "entities": made.entities}
 
     if not args.skip_build:
-        real = build(ROOT / "facts", args.sources, bench / "build-real", args.shapes, "the real facts")
-        big = build(made.facts_dir, made.sources_dir, scaled_dir / "build", args.shapes, f"{args.triples} triples")
+        real = build(ROOT / "facts", args.sources, args.reference, bench / "build-real", args.shapes, "the real facts")
+        big = build(made.facts_dir, made.sources_dir, args.reference, scaled_dir / "build", args.shapes,
+                    f"{args.triples} triples")
         results["build"] = {"real": real, "scaled": big, "ratio": big["wall"] / real["wall"]}
 
-    # Curator validation: in process (the validation itself), then the command as a curator runs it.
+    # Curator validation. The runs of the two contexts alternate, so that a change in the machine's load hits both.
     from mrkg.curate import Context, validate_files
 
     cache = bench / "xdg-cache"
+    shutil.rmtree(cache, ignore_errors=True)  # the first command of each context starts from an empty cache
     source_file = ROOT / "facts" / "sources" / "001.yaml"
-    figures = {}
-    for label, facts, sources in (("real", ROOT / "facts", args.sources), ("scaled", made.facts_dir, made.sources_dir)):
-        ctx = Context.load(facts, ROOT / "ontology", sources, shapes, args.reference, cache / "mrkg" / "facts")
+    contexts = {"real": (ROOT / "facts", args.sources), "scaled": (made.facts_dir, made.sources_dir)}
+    env = {label: {"XDG_CACHE_HOME": str(cache / label)} for label in contexts}  # one cache each: both start cold
+    commands = {label: mrkg("validate", "--facts", str(facts), "--sources", str(sources), "--shapes", str(shapes),
+                            "--reference", str(args.reference), str(source_file))
+                for label, (facts, sources) in contexts.items()}
+    figures: dict = {label: {"validation_runs": [], "command_runs": []} for label in contexts}
+    for label, command in commands.items():
+        first, rss, done = run_wait4(command, env[label])
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        figures[label]["first_command"] = first
+    loaded = {}
+    for label, (facts, sources) in contexts.items():
+        ctx = Context.load(facts, ROOT / "ontology", sources, shapes, args.reference, cache / label / "mrkg" / "facts")
         ctx.shapes, ctx.ontology  # parsed once per process, as in one command
         validate_files(ctx, [source_file])  # the first run reads the sources its context needs
-        inner, inner_runs, report = median_time(lambda: validate_files(ctx, [source_file]), args.repeat)
-        command = mrkg("validate", "--facts", str(facts), "--sources", str(sources), "--shapes", str(shapes),
-                       "--reference", str(args.reference), str(source_file))
-        whole, whole_runs, cold, summary, rss = command_times(command, {"XDG_CACHE_HOME": str(cache)}, args.repeat)
-        figures[label] = {"validation": inner, "validation_runs": inner_runs, "command": whole,
-                          "command_runs": whole_runs, "first_command": cold, "peak_rss_mib": rss / 1024,
-                          "report": report.summary(), "command_report": summary}
+        loaded[label] = ctx
+    for _ in range(args.repeat):
+        for label, ctx in loaded.items():
+            gc.collect()
+            start = time.perf_counter()
+            report = validate_files(ctx, [source_file])
+            figures[label]["validation_runs"].append(time.perf_counter() - start)
+            figures[label]["report"] = report.summary()
+        for label, command in commands.items():
+            wall, rss, done = run_wait4(command, env[label])
+            figures[label]["command_runs"].append(wall)
+            figures[label]["peak_rss_mib"] = rss / 1024
+            figures[label]["command_report"] = (done.stdout.strip().splitlines() or [""])[-1]
+    for label in contexts:
+        figures[label]["validation"] = statistics.median(figures[label]["validation_runs"])
+        figures[label]["command"] = statistics.median(figures[label]["command_runs"])
     figures["ratio_validation"] = figures["scaled"]["validation"] / figures["real"]["validation"]
     figures["ratio_command"] = figures["scaled"]["command"] / figures["real"]["command"]
     results["validate"] = figures
@@ -182,7 +181,7 @@ def main() -> None:
           f"{figures['ratio_validation']:.2f} |")
     print(f"| the whole command, median of {args.repeat} (s) | {real['command']:.3f} | {big['command']:.3f} | "
           f"{figures['ratio_command']:.2f} |")
-    print(f"| first command (fills the parse cache) (s) | {real['first_command']:.2f} | {big['first_command']:.2f} | |")
+    print(f"| first command, empty parse cache (s) | {real['first_command']:.2f} | {big['first_command']:.2f} | |")
     print(f"| peak RSS of the command (MiB) | {real['peak_rss_mib']:.0f} | {big['peak_rss_mib']:.0f} | |")
     print(f"| report | {real['command_report']} | {big['command_report']} | |")
     if triples >= 1_000_000:
@@ -196,8 +195,6 @@ def main() -> None:
     shutil.rmtree(bench / "build-real", ignore_errors=True)
     shutil.rmtree(bench / ".build-real-versions", ignore_errors=True)
 
-
-REFERENCE = ROOT.parent / "shared" / "reference" / "identifiers.tsv"
 
 if __name__ == "__main__":
     sys.exit(main())
