@@ -265,14 +265,20 @@ def test_get_sparql_offset_in_subquery_too_large_400(client):
 def test_get_sparql_deep_nesting_is_not_a_500(client):
     query = "SELECT * WHERE " + "{ " * 60 + "?s ?p ?o " + "} " * 60
     response = client.get("/sparql", query_string={"query": query})
-    assert response.status_code in {200, 400}
+    # pyoxigraph plans a 120-pattern join for about a second even over nothing: on a loaded machine that can pass
+    # the tests' 3 s limit, and then the defined answer is the 503 of a stopped query, never a 500.
+    assert response.status_code in {200, 400} or (response.status_code == 503 and b"time limit" in response.data), \
+        (response.status_code, response.data[:200])
     assert b"Traceback" not in response.data
 
 
 def test_get_sparql_long_bgp_is_not_a_500(client):
     query = "SELECT * WHERE { " + " ".join(f"?s <urn:p{i}> ?o{i} ." for i in range(120)) + " }"
     response = client.get("/sparql", query_string={"query": query})
-    assert response.status_code in {200, 400}
+    # pyoxigraph plans a 120-pattern join for about a second even over nothing: on a loaded machine that can pass
+    # the tests' 3 s limit, and then the defined answer is the 503 of a stopped query, never a 500.
+    assert response.status_code in {200, 400} or (response.status_code == 503 and b"time limit" in response.data), \
+        (response.status_code, response.data[:200])
 
 
 # --- read-only ------------------------------------------------------------------------------------
