@@ -213,13 +213,18 @@ def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer
             time.sleep(0.2)
 
 
-def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
+def _terminate(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if ``process`` has not ended within ``timeout`` seconds."""
+    process.terminate()
     try:
-        server.process.wait(timeout=15)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=5)
+        process.kill()
+        process.wait(timeout=5)
+
+
+def stop_server(server: LiveServer) -> None:
+    _terminate(server.process)
 
 
 @pytest.fixture(scope="session", params=ENGINES)
@@ -288,12 +293,7 @@ def oxigraph_serve(tmp_path_factory: pytest.TempPathFactory):
 
     yield serve
     for _, process in servers.values():
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        _terminate(process)
 
 
 # --- The remote engine over Virtuoso (issue 6): Debian's virtuoso-t on 127.0.0.1, once per dataset -----------
@@ -437,9 +437,4 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
 
     yield serve
     for _, process in servers.values():
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        _terminate(process)
