@@ -48,6 +48,8 @@ test: setup ## run the test suite
 
 bench: setup ## run the benchmarks (minutes; not part of make test)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; } || true
 	$(BIN)/mrkg bench
 	$(BIN)/python benchmarks/validate_bench.py --scale 100 --repeat 3
 
