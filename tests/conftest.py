@@ -438,3 +438,63 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
     yield serve
     for _, process in servers.values():
         _terminate(process)
+
+
+# --- A listener that counts connections (issue 10): where a fetch would land ---------------------------------
+
+import threading  # noqa: E402
+
+LEAKED_ROW = b'{"head":{"vars":["s","p","o"]},"results":{"bindings":[{"s":{"type":"literal","value":"LEAKED"},' \
+             b'"p":{"type":"literal","value":"LEAKED"},"o":{"type":"literal","value":"LEAKED"}}]}}'
+
+
+class CountingListener:
+    """A TCP listener on 127.0.0.1 (a thread) that counts every connection it accepts and answers each like a
+    SPARQL endpoint with one row of "LEAKED", so that a fetch would show both here and in a result."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            try:
+                conn.settimeout(1)
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: "
+                             + str(len(LEAKED_ROW)).encode() + b"\r\nConnection: close\r\n\r\n" + LEAKED_ROW)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def counting_listener():
+    listener = CountingListener()
+    yield listener
+    listener.close()
+
+
+def worker_pids(server: "LiveServer") -> set[int]:
+    """The pids of the processes `mrkg serve`'s master has forked (its HTTP workers, a query pool's zygote)."""
+    path = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    return {int(pid) for pid in path.read_text().split()}

@@ -184,16 +184,6 @@ def test_guard_collects_from_clauses():
     assert (query.form, query.from_graphs, query.from_named) == ("SELECT", [G1], [G2])
 
 
-def test_guard_service_allowlist():
-    allowed = Limits(service_allowlist=frozenset({"http://example.org/sparql"}))
-    check_query("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", base=None, prefixes={},
-                limits=allowed)
-    with pytest.raises(QueryError) as info:
-        check_query("SELECT * WHERE { SERVICE <http://example.org/other> { ?s ?p ?o } }", base=None, prefixes={},
-                    limits=allowed)
-    assert info.value.status == 403
-
-
 def test_guard_recursion_is_a_400_or_parses():
     text = "SELECT * WHERE { " + " ".join(f"?s <urn:p{i}> ?o{i} ." for i in range(400)) + " }"
     try:

@@ -175,10 +175,9 @@ class RemoteBackend(Backend):
         return int(rows[0][0].value) if rows else 0
 
     def evaluate(self, query: GuardedQuery, dataset: DatasetSpec | None, prefixes: dict[str, str]) -> Outcome:
-        text = query.text
-        if query.from_graphs or query.from_named:  # the dataset goes as protocol parameters, and only there
-            text = without_dataset_clause(text, len(query.from_graphs) + len(query.from_named))
-        text = _prologue(query.base, prefixes) + text
+        # The canonical text of the guard's parse (engine/canonical.py): full IRIs, its own BASE, and no dataset
+        # clause (the dataset goes as protocol parameters, and only there).
+        text = query.without_dataset or query.text
         dataset = self._dataset(dataset)
         if query.form in {"SELECT", "ASK"}:
             body, cut = self._post(text, RESULTS_JSON, dataset)
@@ -203,45 +202,6 @@ def _within(items: list, cut: int | None) -> Iterator:
     if cut is not None and len(items) >= cut:
         raise EngineError(502, f"The remote SPARQL endpoint cut the answer at its own row limit ({cut} rows; "
                                "Virtuoso's ResultSetMaxRows): raise that limit above mrkg's max_rows.")
-
-
-def _prologue(base: str | None, prefixes: dict[str, str]) -> str:
-    """The endpoint's base IRI and default prefixes, declared ahead of the query (its own declarations win)."""
-    lines = [f"BASE <{base}>"] if base else []
-    lines += [f"PREFIX {name}: <{iri}>" for name, iri in prefixes.items()]
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-# --- taking FROM / FROM NAMED out of a query's text ------------------------------------------------------
-
-_IRI = r"<[^<>\"{}|^`\\\x00-\x20]*>"
-_TOKENS = re.compile(
-    r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''  # long strings
-    r'|"(?:[^"\\\n\r]|\\.)*"|\'(?:[^\'\\\n\r]|\\.)*\''  # strings
-    rf'|{_IRI}|#[^\n\r]*|\s+)'  # IRIs, comments, white space
-    r'|(?P<word>[^\s{}()<>\[\],;"\'#]+)'  # keywords, names, variables, numbers
-    r'|(?P<char>.)', re.DOTALL)
-_GAP = r"(?:\s|#[^\n\r]*)*"  # white space and comments between the tokens of one clause
-_CLAUSE_REST = re.compile(rf"{_GAP}(?:NAMED(?![^\s<#]){_GAP})?(?:{_IRI}|[^\s{{}}()<>\[\],;\"'#]+)", re.IGNORECASE)
-
-
-def without_dataset_clause(text: str, expected: int) -> str:
-    """``text`` without its FROM / FROM NAMED clauses (the query parsed: FROM outside strings, IRIs, comments and
-    names is the keyword); ``expected`` is how many the parser found, and anything else is refused."""
-    kept, position, found = [], 0, 0
-    for token in _TOKENS.finditer(text):
-        if token.start() < position:
-            continue
-        if token.lastgroup == "word" and token.group().upper() == "FROM":
-            rest = _CLAUSE_REST.match(text, token.end())
-            if rest is None:
-                break
-            kept.append(text[position:token.start()] + " ")
-            position = rest.end()
-            found += 1
-    if found != expected:
-        raise EngineError(500, "Could not separate the query's FROM / FROM NAMED clauses from its text.")
-    return "".join(kept) + text[position:]
 
 
 # --- SPARQL 1.1 Query Results JSON, as stores really write it ------------------------------------------------
