@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +127,7 @@ def _unescaped_local_name(node: Any) -> Any:
 
 
 def _parse(text: str, base: str | None, prefixes: dict[str, str], limits: Limits, *, initial: bool):
-    """rdflib's parse of ``text`` rendered canonically (prefixed names and relative IRIs resolved)."""
+    """rdflib's parse of ``text`` (prefixed names and relative IRIs resolved), and its canonical rendering."""
     import functools
 
     from rdflib import URIRef
@@ -152,26 +152,66 @@ def _parse(text: str, base: str | None, prefixes: dict[str, str], limits: Limits
         raise QueryError(400, "Query too deeply nested or too long for the parser.") from None
     except Exception as exc:  # an unknown prefix, a bad IRI
         raise QueryError(400, f"Query error: {_message(exc)}") from None
-    return render(prologue.base or None, tree, max_depth=limits.max_query_depth,
-                  max_patterns=limits.max_query_patterns, max_offset=limits.max_offset)
+    rendered = render(prologue.base or None, tree, max_depth=limits.max_query_depth,
+                      max_patterns=limits.max_query_patterns, max_offset=limits.max_offset)
+    return rendered, tree
+
+
+def fingerprint(tree: Any) -> Counter:
+    """What a parse says, as a multiset: every operator, pattern, call and modifier, and every term (blank nodes
+    as one kind, since the rendering numbers them). The parser's single-child wrappers and the parentheses the
+    renderer adds leave it unchanged; dropping or changing anything changes it."""
+    from rdflib import BNode, Literal, URIRef, Variable
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    counts: Counter = Counter()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, CompValue):
+            if node.name not in _WRAPPERS:
+                counts[node.name] += 1
+            for key, value in node.items():
+                if isinstance(value, str) and not isinstance(value, (URIRef, Literal, Variable, BNode)):
+                    if value:
+                        counts[f"{key}={value}"] += 1
+                else:
+                    stack.append(value)
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+        elif isinstance(node, BNode):
+            counts["bnode"] += 1
+        elif isinstance(node, (URIRef, Literal, Variable)):
+            counts[f"{type(node).__name__}:{node.n3()}"] += 1
+        elif isinstance(node, str):
+            counts[f"str={node}"] += 1
+    return counts
+
+
+# Parse-tree nodes that only wrap one child, or group what the rendering writes as a flat list.
+_WRAPPERS = frozenset({"ConditionalOrExpression", "ConditionalAndExpression", "RelationalExpression",
+                       "AdditiveExpression", "MultiplicativeExpression", "PathAlternative", "PathSequence",
+                       "PathElt", "TriplesBlock", "GroupGraphPatternSub", "vars"})
 
 
 def check_query(text: str, *, base: str | None, prefixes: dict[str, str], limits: Limits) -> GuardedQuery:
     """Parse and check ``text``; raise QueryError(400/403) with a short message when it must not run.
 
     The query is parsed once; what runs is the canonical rendering of that parse. The rendering is parsed again
-    and must render to itself: a renderer that dropped or changed anything would fail here, not at evaluation.
+    and must say exactly what the first parse said (the same fingerprint) and render to itself: a renderer that
+    dropped or changed anything fails here, with a 400, instead of running another query.
     """
     check_size(text, limits)
     if not text.strip():
         raise QueryError(400, "Empty query.")
     with _deep_recursion():
-        rendered = _parse(text, base, prefixes, limits, initial=True)
+        rendered, tree = _parse(text, base, prefixes, limits, initial=True)
         try:
-            again = _parse(rendered.text, None, {}, limits, initial=False)
-        except QueryError as exc:
-            again = exc
-    if not hasattr(again, "text") or again.text != rendered.text:
+            again, tree_again = _parse(rendered.text, None, {}, limits, initial=False)
+            same = again.text == rendered.text and fingerprint(tree_again) == fingerprint(tree)
+        except QueryError:
+            same = False
+    if not same:
         raise QueryError(400, "This query could not be checked: its canonical form does not read back the same. "
                               "Please report it.")
     return GuardedQuery(rendered.text, rendered.form, list(rendered.from_graphs), list(rendered.from_named), base,
