@@ -252,6 +252,24 @@ def test_sandbox_without_libseccomp_fails_closed():
     assert seen["result"].startswith("seccomp is not available") and seen["walled"] is None, seen
 
 
+def test_sandbox_pool_without_wall_does_not_start():
+    """The query pool fails closed: a zygote that cannot wall itself off forks no worker, and start() raises."""
+    from mrkg.engine.pool import WorkerPool
+
+    def work() -> dict:
+        sys.modules["pyseccomp"] = None
+        try:
+            pool = WorkerPool(_BypassRunner(None), size=1).start()
+            return {"result": "started", "alive": pool.alive()}
+        except sandbox.SandboxError as exc:
+            return {"result": str(exc), "children": _descendants(os.getpid())}
+
+    seen = in_child(work, wall=False)
+    assert seen["result"].startswith("The query workers cannot wall off the network, so none will run: seccomp is "
+                                     "not available"), seen
+    assert seen["children"] == [], seen
+
+
 def test_sandbox_check_reports_the_layers():
     layers = sandbox.check()
     assert layers[0] == "seccomp" and ("landlock" in layers) == (sandbox.landlock_abi() >= 4)
