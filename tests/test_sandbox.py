@@ -276,6 +276,70 @@ def test_sandbox_check_reports_the_layers():
     assert sandbox.walled() is None  # the check ran in a child: this process is not walled
 
 
+@pytest.fixture
+def tls_store(tmp_path: Path, monkeypatch):
+    """An HTTPS "store" on 127.0.0.1 with a certificate for the name localhost only (trusted through SSL_CERT_FILE),
+    answering every POST with ASK true; yields (port, the Host headers it was sent)."""
+    import http.server
+    import ssl
+
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(tmp_path / "key.pem"),
+                    "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "cert.pem"))
+    hosts: list[str] = []
+
+    class Store(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            hosts.append(self.headers["Host"])
+            body = b'{"head":{},"boolean":true}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/sparql-results+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], hosts
+    server.shutdown()
+    server.server_close()
+
+
+def test_sandbox_remote_https_through_the_forwarder(tls_store):
+    """A walled child reaches an https store through the forwarder, with TLS end to end: the certificate and the
+    name are checked by mrkg's client (a name the certificate does not have is refused), not by the forwarder."""
+    from mrkg.engine.remote import RESULTS_JSON, RemoteBackend
+
+    port, hosts = tls_store
+    good, wrong = RemoteBackend(f"https://localhost:{port}/sparql"), RemoteBackend(f"https://127.0.0.1:{port}/sparql")
+    try:
+        for backend in (good, wrong):
+            backend.before_fork()
+
+        def work() -> dict:
+            return {"good": attempt(lambda: good._post("ASK {}", RESULTS_JSON)),  # noqa: SLF001
+                    "wrong": attempt(lambda: wrong._post("ASK {}", RESULTS_JSON)),  # noqa: SLF001
+                    "direct": attempt(lambda: socket.create_connection(("127.0.0.1", port)).close())}
+
+        seen = in_child(work)
+    finally:
+        good.close()
+        wrong.close()
+    assert seen["good"] == "ok" and hosts == [f"localhost:{port}"], (seen, hosts)
+    assert "CERTIFICATE_VERIFY_FAILED" in seen["wrong"] or "certificate verify failed" in seen["wrong"], seen
+    assert seen["direct"].startswith("PermissionError"), seen
+    assert good.forwarder.process is None  # closed
+
+
 # --- a real gunicorn with mrkg's serve options, serving an app that bypasses the guard ---------------------------
 
 def _seccomp(pid: int | str = "self") -> str:
