@@ -142,8 +142,8 @@ def test_sandbox_child_threads_and_children_inherit_the_wall(connection_counter)
             thread=attempt(lambda: socket.create_connection(("127.0.0.1", port)).close())))
         thread.start()
         thread.join()
-        child = subprocess.run([sys.executable, "-c", f"import socket; socket.create_connection(('127.0.0.1', {port}))"],
-                               capture_output=True, text=True)
+        code = f"import socket; socket.create_connection(('127.0.0.1', {port}))"
+        child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         results["child"] = child.stderr.strip().splitlines()[-1] if child.returncode else "ok"
         return results
 

@@ -9,9 +9,11 @@ Threads cannot be stopped and pyoxigraph has no cancellation, so every query run
 Workers are forked from the zygote, so the store is shared copy-on-write and a replacement costs a fork,
 not a reload. The zygote walls itself off from the network (sandbox.py) before it forks any worker, so every
 worker is born inside the wall; ``start`` returns only once the zygote says the wall stands, and raises
-SandboxError (and no pool runs) when it cannot be installed. A client (any thread of any process forked from the owner, e.g. gunicorn's HTTP workers)
-connects to the socket; an idle worker accepts, says its pid, reads the job, answers, and waits for the
-client to hang up before accepting the next one — so a kill sent for a late query can only hit that query.
+SandboxError (and no pool runs) when it cannot be installed.
+
+A client (any thread of any process forked from the owner, e.g. gunicorn's HTTP workers) connects to the
+socket; an idle worker accepts, says its pid, reads the job, answers, and waits for the client to hang up
+before accepting the next one — so a kill sent for a late query can only hit that query.
 At the deadline the client SIGKILLs the worker and answers 503. The number of workers bounds how many
 queries run at once; while one worker is stuck on a hostile query, the others keep answering.
 A worker also arms SIGALRM (default action: terminate) a little after the deadline, in case its client is gone.
