@@ -187,6 +187,91 @@ class LiveServer:
         return self.url + "/sparql"
 
 
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, what: str, timeout: float = 60) -> None:
+    """Return once ``url`` answers 200; raise (with the end of ``log``) when ``process`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited ({process.returncode}): {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not answer within {timeout:g} s: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+
+
+class ConnectionCounter:
+    """A TCP listener on 127.0.0.1 whose thread accepts every connection, closes it at once and counts it.
+
+    ``settle()`` is the count of connections made before it was called, with no sleep: it connects itself and
+    waits until the thread has accepted that connection (a listener accepts in the order connections were made).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.peers: list[tuple] = []  # every connection accepted, the sentinels' included
+        self._sentinels: dict[tuple, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, name="connection-counter", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:  # closed
+                return
+            conn.close()
+            with self._lock:
+                self.peers.append(peer)
+                sentinel = self._sentinels.get(peer)
+            if sentinel is not None:
+                sentinel.set()
+
+    def settle(self, timeout: float = 30) -> int:
+        import threading
+
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.bind(("127.0.0.1", 0))
+        me = probe.getsockname()
+        accepted = threading.Event()
+        with self._lock:
+            self._sentinels[me] = accepted
+        try:
+            probe.connect(("127.0.0.1", self.port))
+            if not accepted.wait(timeout):
+                raise RuntimeError("the connection counter did not accept its own connection")
+        finally:
+            probe.close()
+        with self._lock:
+            return sum(1 for peer in self.peers[:self.peers.index(me)] if peer not in self._sentinels)
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def connection_counter():
+    """A ConnectionCounter for one test."""
+    counter = ConnectionCounter()
+    yield counter
+    counter.close()
+
+
 def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer:
     """`mrkg serve` (gunicorn) in a subprocess on a free port of 127.0.0.1, settings through MRKG_* variables."""
     port = free_port()
@@ -198,19 +283,12 @@ def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer
     process = subprocess.Popen([sys.executable, "-m", "mrkg", "serve", "--port", str(port)], env=env,
                                stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"http://127.0.0.1:{port}", engine, process, log)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"mrkg serve exited ({process.returncode}): {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(server.url + "/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_server(server)
-                raise RuntimeError(f"mrkg serve did not answer within 60 s: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    try:
+        wait_until_up(server.url + "/health", process, log, "mrkg serve")
+    except RuntimeError:
+        stop_server(server)
+        raise
+    return server
 
 
 def _terminate(process: subprocess.Popen, timeout: float = 15) -> None:

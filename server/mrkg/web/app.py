@@ -90,6 +90,9 @@ class Service:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+        close_backend = getattr(self.backend, "close", None)  # e.g. the remote engine's forwarder
+        if close_backend is not None:
+            close_backend()
 
 
 def service() -> Service:
