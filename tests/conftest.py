@@ -438,3 +438,57 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
     yield serve
     for _, process in servers.values():
         _terminate(process)
+
+
+# --- One HTTP client for the tests (urllib, never through a proxy) and the queries several files send ---------
+
+# Runs far longer than any test's query_timeout on the endpoint test data: a query that must be stopped.
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+@dataclass
+class HttpAnswer:
+    """A whole HTTP response, whatever its status."""
+
+    status: int
+    headers: "email.message.Message"  # case-insensitive: headers["content-type"]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get_content_type()
+
+    def json(self):
+        return json.loads(self.body)
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only: never a proxy
+
+
+def http_request(url: str, *, method: str | None = None, data=None, headers: dict[str, str] | None = None,
+                 timeout: float = 60) -> HttpAnswer:
+    """One request with urllib; an error status is an answer too (not an exception). ``data`` as bytes is sent with
+    a Content-Length, as an iterator of bytes chunked."""
+    import urllib.error
+
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return HttpAnswer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return HttpAnswer(exc.code, exc.headers, exc.read())
+
+
+def sparql_get(server: "LiveServer", query: str, accept: str | None = "application/sparql-results+json",
+               timeout: float = 60, **params: str) -> HttpAnswer:
+    """GET /sparql?query=... (plus ``params``; ``default_graph_uri=`` for ``default-graph-uri``) on a live server."""
+    import urllib.parse
+
+    fields = {"query": query, **{name.replace("_", "-"): value for name, value in params.items()}}
+    return http_request(server.endpoint + "?" + urllib.parse.urlencode(fields),
+                        headers={"Accept": accept} if accept else None, timeout=timeout)
