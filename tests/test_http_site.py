@@ -8,6 +8,7 @@ import hashlib
 import json
 
 import pytest
+from conftest import http_request
 
 BACLOFEN = "/entity/baclofen"
 NEGATED = "/claim/001-baclofen-not-benzodiazepine"
@@ -216,3 +217,31 @@ def test_get_conflict_html(client):
 
 def test_get_page_rejects_iri_injection(client):
     assert client.get("/entity/x%3E%20%3Fp%20%3Fo%20%7D%20%23").status_code == 404
+
+
+# --- security headers, on a real server ------------------------------------------------------------------------
+
+ROUTES = ["/", "/?query=ASK%7B%7D", "/sparql", "/sparql?query=ASK%7B%7D", "/void", "/health", "/download/",
+          "/download/mrkg.trig", "/static/mrkg-ui.js", BACLOFEN, "/nothing/here", "/sparql?query=SELECT"]
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+@pytest.mark.parametrize("path", ROUTES)
+def test_get_any_route_security_headers(live_server, path):
+    from mrkg.web.ops import CONTENT_SECURITY_POLICY
+
+    answer = http_request(live_server.url + path, headers={"Accept": "*/*"})
+    assert answer.status in {200, 400, 404}, (path, answer.status)
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_content_security_policy_allows_only_this_server():
+    from mrkg.web.ops import CONTENT_SECURITY_POLICY
+
+    directives = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
+    assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"  # no inline script
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+    assert "http" not in CONTENT_SECURITY_POLICY and "*" not in CONTENT_SECURITY_POLICY
