@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_LIMITS, KASEI
+from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_LIMITS, KASEI, http_request, sparql_get
 
 SELECT = "SELECT ?label WHERE { <https://w3id.org/mrkg/entity/baclofen> rdfs:label ?label }"
 CONSTRUCT = "CONSTRUCT { ?d rdfs:label ?l } WHERE { ?d a mrkg:Drug ; rdfs:label ?l }"
@@ -519,3 +519,57 @@ def test_get_sparql_no_query_browser_gets_html(client):
 
 def test_get_sparql_no_query_unacceptable_406(client):
     assert client.get("/sparql", headers={"Accept": "image/png"}).status_code == 406
+
+
+# --- bodies, bytes and headers as a real server receives them (gunicorn: chunked bodies, raw query strings) ---------
+
+LIMIT = ENDPOINT_LIMITS["max_body_bytes"]
+
+
+def _chunked(body: bytes, size: int = 8192):
+    """``body`` as an iterator: urllib sends it with Transfer-Encoding: chunked (no Content-Length)."""
+    return (body[i:i + size] for i in range(0, len(body), size))
+
+
+def _form_of_length(length: int) -> bytes:
+    """A form with a small query and padding in another parameter, exactly ``length`` bytes long."""
+    head = b"query=ASK%20%7B%7D&padding="
+    return head + b"x" * (length - len(head))
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_post_sparql_form_chunked_at_limit_answers(live_server):
+    answer = http_request(live_server.endpoint, data=_chunked(_form_of_length(LIMIT)),
+                          headers={"Content-Type": FORM, "Accept": "application/sparql-results+json"})
+    assert (answer.status, answer.json()["boolean"]) == (200, True), answer.body[:200]
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_post_sparql_form_chunked_over_limit_413(live_server):
+    # One byte over: werkzeug alone read the first LIMIT bytes and answered them (the padding cut, a 200).
+    answer = http_request(live_server.endpoint, data=_chunked(_form_of_length(LIMIT + 1)),
+                          headers={"Content-Type": FORM})
+    assert (answer.status, answer.media_type) == (413, "text/plain")
+    assert answer.text == f"Request body too large: at most {LIMIT} bytes accepted.\n"
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_post_sparql_direct_chunked_over_limit_413(live_server):
+    body = b"ASK {}" + b" " * (LIMIT + 10_000)
+    answer = http_request(live_server.endpoint, data=_chunked(body), headers={"Content-Type": "application/sparql-query"})
+    assert (answer.status, answer.media_type) == (413, "text/plain")
+    assert answer.text == f"Request body too large: at most {LIMIT} bytes accepted.\n"
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_post_sparql_direct_chunked_small_answers(live_server):
+    answer = http_request(live_server.endpoint, data=_chunked(SELECT.encode(), size=7),
+                          headers={"Content-Type": "application/sparql-query", "Accept": "text/csv"})
+    assert (answer.status, answer.text) == (200, "label\r\nbaclofen\r\n")
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_post_sparql_content_length_over_limit_413(live_server):
+    answer = http_request(live_server.endpoint, data=_form_of_length(LIMIT + 1), headers={"Content-Type": FORM})
+    assert answer.status == 413
+    assert answer.text == f"Request body too large: at most {LIMIT} bytes accepted.\n"

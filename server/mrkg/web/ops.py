@@ -1,15 +1,16 @@
 """Cross-cutting HTTP concerns: /health, structured access logs, CORS, the dataset version header, security headers,
-errors as text."""
+request bodies within the limit, errors as text."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, abort, g, request
 from werkzeug.exceptions import HTTPException
 
 from .app import service
@@ -28,6 +29,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'none'")
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
                     "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "same-origin"}
+BODY_TOO_LARGE = "mrkg.body_too_large"  # environ key set by LimitedBody
 
 
 def text_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -47,6 +49,34 @@ def health() -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
+class LimitedBody:
+    """WSGI middleware: a request body sent without Content-Length (chunked) is read here, at most max_body_bytes + 1
+    bytes of it, and handed on with its length; a longer one is marked for a 413. (Werkzeug stops reading such a body
+    at the limit and hands on the first max_body_bytes as if that were all: a silently cut query.)"""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST" and not environ.get("CONTENT_LENGTH") \
+                and environ.get("wsgi.input_terminated"):  # the server ends the stream (gunicorn: chunked bodies)
+            stream, chunks, size = environ["wsgi.input"], [], 0
+            while size <= self.limit:
+                chunk = stream.read(min(64 * 1024, self.limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > self.limit:
+                environ[BODY_TOO_LARGE] = True
+                chunks = []
+            data = b"".join(chunks)
+            environ["wsgi.input"] = io.BytesIO(data)
+            environ["CONTENT_LENGTH"] = str(len(data))
+        return self.app(environ, start_response)
+
+
 def _describe_http_error(exc: HTTPException) -> str:
     if exc.code == 413:
         limit = request.max_content_length
@@ -61,6 +91,7 @@ def _describe_http_error(exc: HTTPException) -> str:
 
 def init_app(app: Flask, settings: dict[str, Any]) -> None:
     app.register_blueprint(bp)
+    app.wsgi_app = LimitedBody(app.wsgi_app, int(settings["max_body_bytes"]))
     cors = bool(settings["cors"])
     if settings["access_log"] and not access_log.handlers:
         handler = logging.StreamHandler(sys.stderr)
@@ -85,6 +116,11 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
     @app.before_request
     def start_clock() -> None:
         g.started = time.perf_counter()
+
+    @app.before_request
+    def check_request() -> None:
+        if request.environ.get(BODY_TOO_LARGE):
+            abort(413)
 
     @app.after_request
     def finish(response: Response) -> Response:
