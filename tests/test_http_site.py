@@ -245,3 +245,11 @@ def test_content_security_policy_allows_only_this_server():
     assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"  # no inline script
     assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
     assert "http" not in CONTENT_SECURITY_POLICY and "*" not in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+@pytest.mark.parametrize("path,name", [("/?query=ASK%20%7B%7D%E9", "query"), (f"{BACLOFEN}?format=%FF", "format")])
+def test_get_page_parameter_not_utf8_400_names_it(live_server, path, name):
+    answer = http_request(live_server.url + path)
+    assert (answer.status, answer.media_type) == (400, "text/plain")
+    assert answer.text.startswith(f"Parameter {name!r} in the query string is not UTF-8 text"), answer.text

@@ -573,3 +573,37 @@ def test_post_sparql_content_length_over_limit_413(live_server):
     answer = http_request(live_server.endpoint, data=_form_of_length(LIMIT + 1), headers={"Content-Type": FORM})
     assert answer.status == 413
     assert answer.text == f"Request body too large: at most {LIMIT} bytes accepted.\n"
+
+
+# A value that was not UTF-8 once percent-decoded used to reach the query as the three characters "%FF".
+NOT_UTF8 = 'SELECT ("%FF" AS ?x) {}'.replace('"', "%22").replace(" ", "%20").replace("{", "%7B").replace("}", "%7D")
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_sparql_query_not_utf8_400_names_parameter(live_server):
+    answer = http_request(f"{live_server.endpoint}?query={NOT_UTF8}")
+    assert (answer.status, answer.media_type) == (400, "text/plain")
+    assert answer.text.startswith("Parameter 'query' in the query string is not UTF-8 text"), answer.text
+    assert answer.text.count("\n") == 1
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_sparql_graph_parameter_not_utf8_400_names_it(live_server):
+    answer = http_request(f"{live_server.endpoint}?query=ASK%7B%7D&default-graph-uri=urn:x%C3")
+    assert answer.status == 400
+    assert answer.text.startswith("Parameter 'default-graph-uri' in the query string is not UTF-8"), answer.text
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+@pytest.mark.parametrize("body", [f"query={NOT_UTF8}".encode(), b'query=SELECT ("\xff" AS ?x) {}'],
+                         ids=["percent-encoded", "raw-byte"])
+def test_post_sparql_form_not_utf8_400_names_parameter(live_server, body):
+    answer = http_request(live_server.endpoint, data=body, headers={"Content-Type": FORM})
+    assert (answer.status, answer.media_type) == (400, "text/plain")
+    assert answer.text.startswith("Parameter 'query' in the form body is not UTF-8 text"), answer.text
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_sparql_percent_encoded_utf8_kept(live_server):
+    answer = sparql_get(live_server, 'SELECT ("é ü 中 %FF" AS ?x) {}', accept="text/csv")
+    assert (answer.status, answer.text) == (200, "x\r\né ü 中 %FF\r\n")

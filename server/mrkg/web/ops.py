@@ -1,5 +1,5 @@
 """Cross-cutting HTTP concerns: /health, structured access logs, CORS, the dataset version header, security headers,
-request bodies within the limit, errors as text."""
+request bodies within the limit, parameters that are UTF-8, errors as text."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import logging
 import sys
 import time
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Flask, Response, abort, g, request
 from werkzeug.exceptions import HTTPException
@@ -77,6 +78,30 @@ class LimitedBody:
         return self.app(environ, start_response)
 
 
+def check_utf8_parameters(raw: bytes, where: str) -> None:
+    """400 naming the parameter when a name or value of the urlencoded ``raw`` is not UTF-8 once percent-decoded
+    (werkzeug would keep ``%FF`` as the three characters, or drop a whole form body with a raw 0xFF byte)."""
+    if raw.isascii() and b"%" not in raw:
+        return
+    try:  # '&' and '=' are ASCII, so every part of a valid whole is valid too
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+        return
+    except UnicodeDecodeError:
+        pass
+    for part in raw.split(b"&"):
+        name, _, value = part.partition(b"=")
+        try:
+            label = unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError:
+            abort(400, f"A parameter name in the {where} is not UTF-8 text once percent-decoded.")
+        try:
+            unquote_to_bytes(value.replace(b"+", b" ")).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            shown = label if len(label) <= 40 else label[:40] + "…"
+            abort(400, f"Parameter {shown!r} in the {where} is not UTF-8 text once percent-decoded "
+                       f"(byte 0x{exc.object[exc.start]:02X}); percent-encode the UTF-8 bytes of the text.")
+
+
 def _describe_http_error(exc: HTTPException) -> str:
     if exc.code == 413:
         limit = request.max_content_length
@@ -121,6 +146,10 @@ def init_app(app: Flask, settings: dict[str, Any]) -> None:
     def check_request() -> None:
         if request.environ.get(BODY_TOO_LARGE):
             abort(413)
+        check_utf8_parameters(request.query_string, "query string")
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded" \
+                and request.mimetype_params.get("charset", "utf-8").strip().lower() in {"utf-8", "utf8"}:
+            check_utf8_parameters(request.get_data(cache=True), "form body")  # kept for request.form
 
     @app.after_request
     def finish(response: Response) -> Response:
