@@ -607,3 +607,22 @@ def test_post_sparql_form_not_utf8_400_names_parameter(live_server, body):
 def test_get_sparql_percent_encoded_utf8_kept(live_server):
     answer = sparql_get(live_server, 'SELECT ("é ü 中 %FF" AS ?x) {}', accept="text/csv")
     assert (answer.status, answer.text) == (200, "x\r\né ü 中 %FF\r\n")
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_sparql_406_echo_of_accept_bounded(live_server):
+    accept = "image/png," + ",".join(f"x/y{i}" for i in range(800))  # 5 KB: under gunicorn's 8 KB header cap
+    answer = sparql_get(live_server, "ASK {}", accept=accept)
+    assert (answer.status, answer.media_type) == (406, "text/plain")
+    assert answer.text.startswith("No acceptable format for a ASK result (Accept: image/png,x/y0,x/y1,")
+    assert "x/y799" not in answer.text and len(answer.body) < 400, len(answer.body)
+    assert "application/sparql-results+json" in answer.text
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+@pytest.mark.parametrize("params", [{"format": "y" * 5000}, {"default_graph_uri": "not an iri " * 500}],
+                         ids=["format", "default-graph-uri"])
+def test_get_sparql_400_echo_of_parameter_bounded(live_server, params):
+    answer = sparql_get(live_server, "ASK {}", **params)
+    assert answer.status == 400
+    assert len(answer.body) < 300 and "…" in answer.text, answer.text[:300]
