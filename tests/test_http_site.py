@@ -6,6 +6,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
+import urllib.parse
+from html.parser import HTMLParser
 
 import pytest
 from conftest import http_request
@@ -253,3 +256,98 @@ def test_get_page_parameter_not_utf8_400_names_it(live_server, path, name):
     answer = http_request(live_server.url + path)
     assert (answer.status, answer.media_type) == (400, "text/plain")
     assert answer.text.startswith(f"Parameter {name!r} in the query string is not UTF-8 text"), answer.text
+
+
+# --- links only to the web and to our own pages; the UI's endpoint never from the client's Host ------------------
+
+# Minted IRIs of every kind a query can return: only the http(s) ones and ours may become links.
+MINTED = ('SELECT ?x WHERE { { VALUES ?x { <https://w3id.org/mrkg/entity/baclofen> <https://example.org/a> '
+          '<mailto:a@example.org> <urn:x:1> <data:text/html,x> } } UNION { BIND(IRI("javascript:alert(1)") AS ?x) } }')
+
+
+class _Links(HTMLParser):
+    """The links (href) and the text of the cells of a page's #results table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.cells: list[str] = []
+        self._in_results = self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._in_results |= attrs.get("id") == "results"
+        if self._in_results and tag == "a":
+            self.hrefs.append(attrs.get("href"))
+        if self._in_results and tag == "td":
+            self._in_cell = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        self._in_cell &= tag != "td"
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self.cells[-1] += data
+
+
+def _links(page: str) -> _Links:
+    parser = _Links()
+    parser.feed(page)
+    return parser
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_index_plain_form_links_only_web_iris(live_server):
+    answer = http_request(live_server.url + "/?" + urllib.parse.urlencode({"query": MINTED}))
+    assert answer.status == 200
+    links = _links(answer.text)
+    assert sorted(links.cells) == sorted(["ent:baclofen", "https://example.org/a", "mailto:a@example.org", "urn:x:1",
+                                          "data:text/html,x", "javascript:alert(1)"])
+    assert sorted(links.hrefs) == ["/entity/baclofen", "https://example.org/a"]
+    assert "javascript:" not in answer.text.split('id="results"')[1].replace(">javascript:alert(1)<", "")
+
+
+def test_local_href_only_for_web_and_own_iris():
+    from mrkg.web.ui import local_href
+
+    assert local_href("https://w3id.org/mrkg/entity/baclofen") == "/entity/baclofen"
+    for iri in ("http://purl.obolibrary.org/obo/CHEBI_2972", "HTTPS://example.org/a"):
+        assert local_href(iri) == iri
+    # "//host/..." is another site for a browser: the IRI itself, never our own path
+    assert local_href("https://w3id.org/mrkg//evil.example/x") == "https://w3id.org/mrkg//evil.example/x"
+    for iri in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+                "data:text/html,x", "vbscript:x", "mailto:a@example.org", "file:///etc/passwd", "urn:x:1", "ftp://x/"):
+        assert local_href(iri) is None, iri
+
+
+def test_get_entity_html_links_only_web_iris(tmp_path):
+    from pyoxigraph import Literal, NamedNode, Quad, Store
+
+    from mrkg.web import create_app
+
+    entity, see_also = NamedNode("https://w3id.org/mrkg/entity/x"), NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso")
+    store = Store()
+    graph = NamedNode("https://w3id.org/mrkg/graph/entities")
+    store.add(Quad(entity, NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), Literal("x"), graph))
+    for target in ("javascript:alert(1)", "https://example.org/a", "urn:x:1"):
+        store.add(Quad(entity, see_also, NamedNode(target), graph))
+    app = create_app({"build_dir": str(tmp_path / "none"), "access_log": False, "workers": 1, "executor": "pool",
+                      "cache_bytes": 0}, store=store)
+    try:
+        page = app.test_client().get("/entity/x").get_data(as_text=True)
+    finally:
+        app.extensions["mrkg"].close()
+    assert '<a href="https://example.org/a">https://example.org/a</a>' in page
+    assert "<td>javascript:alert(1)</td>" in page and "<td>urn:x:1</td>" in page
+    assert 'href="javascript:' not in page and 'href="urn:' not in page and 'href="None"' not in page
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_index_endpoint_not_from_host_header(live_server):
+    answer = http_request(live_server.url + "/", headers={"Host": "evil.example:8443"})
+    assert answer.status == 200
+    config = json.loads(re.search(r'<script type="application/json" id="mrkg-config">(.*?)</script>', answer.text,
+                                  re.S).group(1))
+    assert config["endpoint"] == "/sparql"
+    assert "evil.example" not in answer.text
