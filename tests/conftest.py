@@ -162,10 +162,13 @@ def endpoint_settings(build: Path, engine: str, **overrides) -> dict:
 @pytest.fixture(scope="session", params=ENGINES)
 def endpoint_app(request: pytest.FixtureRequest, endpoint_build: Path):
     """The Flask app over the endpoint test data, once per engine, with the pool executor (the inline one needs
-    gunicorn's client socket, which Flask's test client has not): its query workers are real processes."""
+    gunicorn's client socket, which Flask's test client has not): its query workers are real processes. The result
+    cache is off, so that every answer is evaluated, whichever test asked the same query before (test_cache.py
+    tests the cache on apps of its own)."""
     from mrkg.web import create_app
 
-    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool")})
+    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool",
+                                                           cache_bytes=0)})
     yield app
     app.extensions["mrkg"].close()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_LIMITS, KASEI, http_request, sparql_get
+from conftest import (BULK_GRAPH, BULK_SIZE, ENDPOINT_LIMITS, ENGINES, KASEI, endpoint_settings, http_request,
+                      sparql_get, start_server, stop_server)
 
 SELECT = "SELECT ?label WHERE { <https://w3id.org/mrkg/entity/baclofen> rdfs:label ?label }"
 CONSTRUCT = "CONSTRUCT { ?d rdfs:label ?l } WHERE { ?d a mrkg:Drug ; rdfs:label ?l }"
@@ -320,12 +321,80 @@ def test_post_sparql_update_body_403(client):
     assert response.status_code == 403
 
 
-def test_post_sparql_updates_leave_data_unchanged(client):
-    before = count(client, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+COUNT_ALL = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+
+def _send_every_update(send) -> list[int]:
+    """Each update in UPDATES by every way a client could send one; the statuses."""
+    statuses = []
     for update in UPDATES:
-        client.post("/sparql", data={"update": update})
-        client.post("/sparql", data=update, content_type="application/sparql-update")
-    assert count(client, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }") == before
+        statuses += [send("GET", {"update": update}, None, None), send("GET", {"query": update}, None, None),
+                     send("POST", None, {"update": update}, None), send("POST", None, {"query": update}, None),
+                     send("POST", None, update, "application/sparql-update"),
+                     send("POST", None, update, "application/sparql-query")]
+    return statuses
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_post_sparql_updates_leave_data_unchanged(endpoint_build, engine):
+    # A fresh app with the result cache off and one query worker: every count is evaluated, by the one process
+    # that would have run an update had one got through.
+    from mrkg.web import create_app
+
+    app = create_app(endpoint_settings(endpoint_build, engine, executor="pool", workers=1, cache_bytes=0))
+    try:
+        client = app.test_client()
+
+        def send(method, params, data, content_type):
+            return client.open("/sparql", method=method, query_string=params, data=data,
+                               content_type=content_type or (FORM if data else None)).status_code
+
+        def total() -> int:
+            response = client.get("/sparql", query_string={"query": COUNT_ALL})
+            assert (response.status_code, response.headers.get("MRKG-Cache")) == (200, None)
+            return int(rows(response)[0]["n"]["value"])
+
+        before = total()
+        assert before > BULK_SIZE
+        assert set(_send_every_update(send)) == {403}
+        assert total() == before
+    finally:
+        app.extensions["mrkg"].close()
+
+
+def test_post_sparql_updates_leave_a_writable_store_unchanged(endpoint_build, virtuoso_serve, tmp_path):
+    """The remote engine over a Virtuoso whose anonymous user may update: only mrkg's guard keeps it read-only.
+    The same count, through the same uncached server, sees a change made in the store itself."""
+    import shutil
+    import urllib.parse
+
+    data = tmp_path / "mrkg.nq"
+    shutil.copyfile(endpoint_build / "mrkg.nq", data)  # a Virtuoso of its own: no other test sees the insert
+    store = virtuoso_serve(data)
+    server = start_server(endpoint_build, "remote", tmp_path / "serve.log", remote_endpoint=store, cache_bytes=0)
+    try:
+        def send(method, params, body, content_type):
+            url = server.endpoint + ("?" + urllib.parse.urlencode(params) if params else "")
+            if isinstance(body, dict):
+                body = urllib.parse.urlencode(body)
+            headers = {"Content-Type": content_type or FORM} if body is not None else {}
+            return http_request(url, method=method, data=body.encode() if body is not None else None,
+                                headers=headers).status
+
+        def total() -> int:
+            answer = sparql_get(server, COUNT_ALL)
+            assert (answer.status, answer.headers.get("MRKG-Cache")) == (200, None), answer.body
+            return int(answer.json()["results"]["bindings"][0]["n"]["value"])
+
+        before = total()
+        assert set(_send_every_update(send)) == {403}
+        assert total() == before
+        insert = f"INSERT DATA {{ GRAPH <{BULK_GRAPH}> {{ <urn:mrkg:test:new> <urn:mrkg:test:p> \"new\" }} }}"
+        direct = http_request(store, data=urllib.parse.urlencode({"query": insert}).encode(), headers={"Content-Type": FORM})
+        assert direct.status == 200, direct.body
+        assert total() == before + 1
+    finally:
+        stop_server(server)
 
 
 # --- closed: no SERVICE ----------------------------------------------------------------------------
@@ -438,6 +507,13 @@ def test_get_sparql_small_result_not_truncated(client):
     response = client.get("/sparql", query_string={"query": SELECT})
     assert "MRKG-Truncated" not in response.headers
     assert response.headers["MRKG-Rows"] == "1"
+
+
+def test_get_sparql_every_answer_evaluated(client):
+    # The session app has no result cache: what a test reads never depends on which test asked it first.
+    first, again = (client.get("/sparql", query_string={"query": SELECT}) for _ in range(2))
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert "MRKG-Cache" not in first.headers and "MRKG-Cache" not in again.headers
 
 
 def test_get_sparql_vary_accept(client):
