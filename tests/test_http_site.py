@@ -55,8 +55,12 @@ def test_get_index_plain_form_ask(client):
 
 
 def test_get_static_ui_script(client):
+    from mrkg.web.app import PACKAGE_DIR
+
     response = client.get("/static/mrkg-ui.js")
     assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.data == (PACKAGE_DIR / "static" / "mrkg-ui.js").read_bytes()
 
 
 # --- VoID and health ----------------------------------------------------------------------------------
@@ -125,10 +129,14 @@ def test_get_download_gzip_encoding(client, endpoint_build):
     assert gzip.decompress(response.data) == (endpoint_build / "mrkg.trig").read_bytes()
 
 
-def test_get_download_gz_file(client):
-    response = client.get("/download/mrkg.trig.gz")
+def test_get_download_gz_file(client, endpoint_build):
+    response = client.get("/download/mrkg.trig.gz", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.mimetype == "application/gzip"
+    assert "Content-Encoding" not in response.headers  # the file itself, not a transfer encoding of mrkg.trig
+    manifest = json.loads((endpoint_build / "manifest.json").read_text())
+    assert hashlib.sha256(response.data).hexdigest() == manifest["files"]["mrkg.trig.gz"]["sha256"]
+    assert gzip.decompress(response.data) == (endpoint_build / "mrkg.trig").read_bytes()
 
 
 def test_get_download_sha256sums(client):
@@ -143,11 +151,39 @@ def test_get_download_if_none_match_304(client):
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("name", ["nothing.ttl", "..%2Fmanifest.json", "mrkg.nq"])
+@pytest.mark.parametrize("name", ["nothing.ttl", "..%2Fmanifest.json", "%2E%2E%2Fbuild%2Fmrkg.nq", "mrkg.trig.bak"])
 def test_get_download_unknown_404(client, name):
-    # mrkg.nq is served only when the manifest lists it; the test build lists it
     response = client.get(f"/download/{name}")
-    assert response.status_code == (200 if name == "mrkg.nq" else 404)
+    assert (response.status_code, response.mimetype) == (404, "text/plain")
+    assert response.get_data(as_text=True).startswith("Not found: /download/")
+
+
+def test_get_download_not_listed_404(endpoint_build, tmp_path):
+    """A file in the build folder is served only when the manifest lists it."""
+    import shutil
+
+    from conftest import endpoint_settings
+
+    from mrkg.web import create_app
+
+    build = tmp_path / "build"
+    shutil.copytree(endpoint_build, build)
+    manifest = json.loads((build / "manifest.json").read_text())
+    del manifest["files"]["mrkg.nq"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    app = create_app(endpoint_settings(build, "oxigraph", executor="pool", workers=1))
+    try:
+        client = app.test_client()
+        assert client.get("/download/mrkg.nq").status_code == 404
+        assert client.get("/download/mrkg.trig").status_code == 200
+    finally:
+        app.extensions["mrkg"].close()
+
+
+def test_get_download_nquads_listed(client, endpoint_build):
+    response = client.get("/download/mrkg.nq")
+    assert (response.status_code, response.mimetype) == (200, "application/n-quads")
+    assert response.data == (endpoint_build / "mrkg.nq").read_bytes()
 
 
 # --- linked-data pages -------------------------------------------------------------------------------------
