@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 from conftest import CARTESIAN, ENDPOINT_LIMITS, http_request, sparql_get
@@ -17,13 +14,9 @@ SMALL = "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }"
 
 
 def get(server, query: str, accept: str = "application/sparql-results+json") -> tuple[int, str, float]:
-    url = server.endpoint + "?" + urllib.parse.urlencode({"query": query})
     started = time.monotonic()
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": accept}), timeout=60) as response:
-            return response.status, response.read().decode(), time.monotonic() - started
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(), time.monotonic() - started
+    answer = sparql_get(server, query, accept=accept)
+    return answer.status, answer.text, time.monotonic() - started
 
 
 @pytest.mark.slow
