@@ -62,6 +62,7 @@ def test_get_health_after_hostile(live_server):
     # and answers.
     hostile = sparql_get(live_server, CARTESIAN)
     assert (hostile.status, hostile.headers["Retry-After"]) == (503, "1") and "time limit" in hostile.text, hostile.text
+    assert hostile.headers["X-Content-Type-Options"] == "nosniff"  # also when the watchdog writes the answer
     deadline = time.monotonic() + 60
     while (health := http_request(live_server.url + "/health")).status != 200:
         assert time.monotonic() < deadline, health.text
