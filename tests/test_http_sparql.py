@@ -719,8 +719,9 @@ def test_get_sparql_query_not_utf8_400_names_parameter(live_server):
 
 
 @pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
-def test_get_sparql_graph_parameter_not_utf8_400_names_it(live_server):
-    answer = http_request(f"{live_server.endpoint}?query=ASK%7B%7D&default-graph-uri=urn:x%C3")
+@pytest.mark.parametrize("escape", ["%C3", "%80", "%9f"])  # a lead byte alone, continuation bytes alone
+def test_get_sparql_graph_parameter_not_utf8_400_names_it(live_server, escape):
+    answer = http_request(f"{live_server.endpoint}?query=ASK%7B%7D&default-graph-uri=urn:x{escape}")
     assert answer.status == 400
     assert answer.text.startswith("Parameter 'default-graph-uri' in the query string is not UTF-8"), answer.text
 

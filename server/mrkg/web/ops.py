@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -31,6 +32,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
                     "Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": "same-origin"}
 BODY_TOO_LARGE = "mrkg.body_too_large"  # environ key set by LimitedBody
+_HIGH_ESCAPE = re.compile(rb"%[89A-Fa-f]")
 
 
 def text_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -81,7 +83,7 @@ class LimitedBody:
 def check_utf8_parameters(raw: bytes, where: str) -> None:
     """400 naming the parameter when a name or value of the urlencoded ``raw`` is not UTF-8 once percent-decoded
     (werkzeug would keep ``%FF`` as the three characters, or drop a whole form body with a raw 0xFF byte)."""
-    if raw.isascii() and b"%" not in raw:
+    if raw.isascii() and not _HIGH_ESCAPE.search(raw):  # only bytes >= 0x80 can be invalid UTF-8
         return
     try:  # '&' and '=' are ASCII, so every part of a valid whole is valid too
         unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
