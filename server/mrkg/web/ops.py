@@ -118,7 +118,7 @@ def _describe_http_error(exc: HTTPException) -> str:
 
 def init_app(app: Flask, settings: dict[str, Any]) -> None:
     app.register_blueprint(bp)
-    app.wsgi_app = LimitedBody(app.wsgi_app, int(settings["max_body_bytes"]))
+    app.wsgi_app = LimitedBody(app.wsgi_app, int(app.config.get("MAX_CONTENT_LENGTH") or settings["max_body_bytes"]))
     cors = bool(settings["cors"])
     if settings["access_log"] and not access_log.handlers:
         handler = logging.StreamHandler(sys.stderr)
