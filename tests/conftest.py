@@ -162,10 +162,13 @@ def endpoint_settings(build: Path, engine: str, **overrides) -> dict:
 @pytest.fixture(scope="session", params=ENGINES)
 def endpoint_app(request: pytest.FixtureRequest, endpoint_build: Path):
     """The Flask app over the endpoint test data, once per engine, with the pool executor (the inline one needs
-    gunicorn's client socket, which Flask's test client has not): its query workers are real processes."""
+    gunicorn's client socket, which Flask's test client has not): its query workers are real processes. The result
+    cache is off, so that every answer is evaluated, whichever test asked the same query before (test_cache.py
+    tests the cache on apps of its own)."""
     from mrkg.web import create_app
 
-    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool")})
+    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool",
+                                                           cache_bytes=0)})
     yield app
     app.extensions["mrkg"].close()
 
@@ -576,3 +579,57 @@ def worker_pids(server: "LiveServer") -> set[int]:
     """The pids of the processes `mrkg serve`'s master has forked (its HTTP workers, a query pool's zygote)."""
     path = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     return {int(pid) for pid in path.read_text().split()}
+
+
+# --- One HTTP client for the tests (urllib, never through a proxy) and the queries several files send ---------
+
+# Runs far longer than any test's query_timeout on the endpoint test data: a query that must be stopped.
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+@dataclass
+class HttpAnswer:
+    """A whole HTTP response, whatever its status."""
+
+    status: int
+    headers: "email.message.Message"  # case-insensitive: headers["content-type"]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get_content_type()
+
+    def json(self):
+        return json.loads(self.body)
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only: never a proxy
+
+
+def http_request(url: str, *, method: str | None = None, data=None, headers: dict[str, str] | None = None,
+                 timeout: float = 60) -> HttpAnswer:
+    """One request with urllib; an error status is an answer too (not an exception). ``data`` as bytes is sent with
+    a Content-Length, as an iterator of bytes chunked."""
+    import urllib.error
+
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return HttpAnswer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return HttpAnswer(exc.code, exc.headers, exc.read())
+
+
+def sparql_get(server: "LiveServer", query: str, accept: str | None = "application/sparql-results+json",
+               timeout: float = 60, **params: str) -> HttpAnswer:
+    """GET /sparql?query=... (plus ``params``; ``default_graph_uri=`` for ``default-graph-uri``) on a live server."""
+    import urllib.parse
+
+    fields = {"query": query, **{name.replace("_", "-"): value for name, value in params.items()}}
+    return http_request(server.endpoint + "?" + urllib.parse.urlencode(fields),
+                        headers={"Accept": accept} if accept else None, timeout=timeout)

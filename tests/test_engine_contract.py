@@ -10,6 +10,7 @@ import time
 
 import pytest
 from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_DATA
+from conftest import CARTESIAN as HOSTILE
 
 from mrkg.engine import BACKENDS, ConfigurationError, QueryError, backend_for_store, open_backend
 from mrkg.engine.base import DatasetSpec
@@ -204,9 +205,6 @@ def pool(tmp_path):
                       queue_timeout=0.5).start()
     yield pool
     pool.close()
-
-
-HOSTILE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
 def test_pool_answers(pool):

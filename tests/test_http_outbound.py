@@ -3,22 +3,17 @@ named-graph-uri and LOAD in requests to a real `mrkg serve`, for every engine, a
 
 from __future__ import annotations
 
-import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
+from conftest import http_request
 
 
 def _send(server, method: str, params: dict | None = None, body: bytes | None = None, content_type: str | None = None):
     url = server.endpoint + ("?" + urllib.parse.urlencode(params) if params else "")
-    request = urllib.request.Request(url, data=body, method=method,
-                                     headers={"Content-Type": content_type} if content_type else {})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    return http_request(url, method=method, data=body, headers={"Content-Type": content_type} if content_type else None,
+                        timeout=30).status
 
 
 @pytest.fixture(scope="module", params=["oxigraph", "virtuoso"])

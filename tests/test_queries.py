@@ -7,10 +7,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from mrkg.queries import format_tsv, open_store, parse_tsv, read_queries, run
 
-REPO = Path(__file__).resolve().parents[1]
 QUERIES = read_queries(REPO / "queries")
 
 

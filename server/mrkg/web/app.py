@@ -111,12 +111,13 @@ def late_answerer(svc: "Service") -> LateAnswer | None:
     extra = g.get("log_extra", {})
 
     def answer(status: int, message: str) -> None:
-        from .ops import EXPOSED, VERSION_HEADER, access_log
+        from .ops import EXPOSED, SECURITY_HEADERS, VERSION_HEADER, access_log
 
         body = (message.rstrip("\n") + "\n").encode("utf-8")
         headers = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/plain; charset=utf-8",
                    f"Content-Length: {len(body)}", "Connection: close", "Retry-After: 1", "Vary: Accept",
-                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}"]
+                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}",
+                   *(f"{name}: {value}" for name, value in SECURITY_HEADERS.items())]
         if svc.settings["cors"]:
             headers += ["Access-Control-Allow-Origin: *", f"Access-Control-Expose-Headers: {EXPOSED}"]
         try:
