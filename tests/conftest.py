@@ -26,6 +26,26 @@ def shared_dir() -> Path:
     return Path(os.environ.get("MRKG_SHARED", REPO.parent / "shared")).resolve()
 
 
+def in_ci() -> bool:
+    """True under CI=true (.ci/run sets it): there every tool a test needs is installed, so none may be missing."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_tool(*names: str, package: str) -> list[str]:
+    """The paths of the executables ``names``. When one is missing the test fails under CI=true (.ci/run
+    installs them all) and is skipped elsewhere, saying which Debian package brings it."""
+    import shutil
+
+    paths = [shutil.which(name) for name in names]
+    missing = [name for name, path in zip(names, paths) if path is None]
+    if missing:
+        message = f"{', '.join(missing)} not installed (Debian package {package}; .ci/run installs it)"
+        if in_ci():
+            pytest.fail(f"CI must run this test, but {message}", pytrace=False)
+        pytest.skip(message)
+    return paths
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
@@ -453,7 +473,7 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
     and database in a temporary folder) holding the N-Quads file ``path`` (loaded with ld_dir/rdf_loader_run
     through isql-vt); one server per file for the whole session, all stopped at its end. The store is left
     as permissive as Virtuoso lets an anonymous SPARQL client be (updates, LOAD of remote IRIs): mrkg's guards,
-    not the store, must keep it read-only and closed. Skips when Virtuoso is not installed."""
+    not the store, must keep it read-only and closed. Without Virtuoso: skipped, and under CI=true failed."""
     import secrets
     import shutil
     import urllib.parse
@@ -464,11 +484,7 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
         data = Path(data).resolve()
         if data in servers:
             return servers[data][0]
-        binaries = virtuoso_binaries()
-        if binaries is None:
-            pytest.skip(f"Virtuoso is not installed (virtuoso-t and isql-vt, Debian package {VIRTUOSO_PACKAGE}; "
-                        ".ci/run installs it)")
-        server_binary, isql_binary = binaries
+        server_binary, isql_binary = require_tool("virtuoso-t", "isql-vt", package=VIRTUOSO_PACKAGE)
         started = time.monotonic()
         folder = tmp_path_factory.mktemp("virtuoso")
         shutil.copyfile(data, folder / "data.nq")  # ld_dir reads only below DirsAllowed (the folder)

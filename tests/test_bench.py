@@ -6,7 +6,7 @@ import os
 import shutil
 
 import pytest
-from conftest import REPO
+from conftest import REPO, require_tool
 
 from mrkg import bench
 from mrkg.engine.guard import Limits, check_query
@@ -126,9 +126,9 @@ def test_markdown_report(tmp_path):
     assert json_path.read_text().startswith("{")
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
 def test_bench_flask_ceiling_live(tmp_path):
     """The whole loop on the cheapest server: start, probe, latency, wrk, memory, stop."""
+    require_tool("wrk", package="wrk")
     cfg = bench.BenchConfig(triples=500, duration=1, latency_budget=0.2, latency_requests=10,
                             servers=("flask-hello",), work=tmp_path / "work", out=tmp_path / "out")
     report = bench.run_bench(cfg, echo=lambda text: None)
@@ -152,15 +152,15 @@ def test_summary_takes_the_paired_small_query_ratio():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
 def test_paired_small_query_live(tmp_path):
     """mrkg and Flask's hello-world route running side by side, measured in turn."""
+    (wrk,) = require_tool("wrk", package="wrk")
     cfg = bench.BenchConfig(triples=500, duration=1, servers=("flask-hello", "mrkg"), work=tmp_path / "work",
                             out=tmp_path / "out")
     cfg.work.mkdir()
     (cfg.work / "wrk").mkdir()
     build, _ = bench.prepare_data(cfg.work, cfg.triples, cfg.seed)
-    result = bench.paired_small_query("mrkg", build, bench.query_mix(), cfg, shutil.which("wrk"), cfg.work / "wrk",
+    result = bench.paired_small_query("mrkg", build, bench.query_mix(), cfg, wrk, cfg.work / "wrk",
                                       echo=lambda text: None)
     assert len(result["rounds"]) == bench.PAIRED_ROUNDS
     assert all(r["small_query_rps"] > 0 and r["flask_hello_rps"] > 0 for r in result["rounds"])

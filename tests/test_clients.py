@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
-from conftest import BULK_GRAPH, BULK_SIZE
+from conftest import BULK_GRAPH, BULK_SIZE, require_tool
 
 DRUGS = "PREFIX mrkg: <https://w3id.org/mrkg/ontology/> SELECT ?d WHERE { ?d a mrkg:Drug } ORDER BY ?d"
 BACLOFEN = "https://w3id.org/mrkg/entity/baclofen"
@@ -93,10 +92,7 @@ def test_rdflib_sparqlstore(live_server):
 
 @pytest.fixture
 def curl() -> str:
-    path = shutil.which("curl")
-    if path is None:
-        pytest.skip("curl is not installed (Debian package curl; .ci/run installs it)")
-    return path
+    return require_tool("curl", package="curl")[0]
 
 
 def _curl(curl: str, *args: str) -> subprocess.CompletedProcess:

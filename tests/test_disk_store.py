@@ -41,11 +41,10 @@ def test_disk_store_is_read_only(endpoint_build, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)  # compared with the in-memory oxigraph server
 @pytest.mark.parametrize("executor", ["inline", "pool"])
 def test_live_disk_store_answers_like_memory_and_survives_a_stopped_worker(endpoint_build, live_server, executor,
                                                                             tmp_path):
-    if live_server.engine != "oxigraph":
-        pytest.skip("compared with the in-memory oxigraph server")
     store_dir = tmp_path / "stores"
     server = start_server(endpoint_build, "oxigraph", tmp_path / "serve.log", store_dir=str(store_dir),
                           executor=executor)

@@ -4,12 +4,11 @@ and its curl lines run against a real `mrkg serve`; `mrkg settings` lists every 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, require_tool
 
 from mrkg import settings as settings_module
 
@@ -126,8 +125,7 @@ def test_create_app_serves_an_explicit_store(tmp_path):
 
 @pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
 def test_doc_curl_lines_run(live_server, tmp_path):
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed (Debian package curl)")
+    require_tool("curl", package="curl")
     examples, refusals = _blocks()
     script = "set -euo pipefail\n" + examples.replace("http://127.0.0.1:8000", live_server.url)
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
@@ -143,8 +141,7 @@ def test_doc_curl_lines_run(live_server, tmp_path):
 
 def test_readme_first_curl_query_answers_from_the_real_build(build_dir, tmp_path):
     """The query the README opens with, pasted as it stands, against `mrkg serve` over the real build."""
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed (Debian package curl)")
+    require_tool("curl", package="curl")
     from conftest import start_server, stop_server
 
     (block,) = [b for b in _blocks("Two commands") if "curl" in b]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass
@@ -48,19 +49,38 @@ def read_queries(folder: Path) -> list[Query]:
 
 
 _COMPACT = sorted(((str(ns), prefix) for prefix, ns in PREFIXES.items()), key=lambda item: -len(item[0]))
+_LOCAL_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def render_iri(value: str) -> str:
+    """An IRI as a prefixed name where a project prefix covers it with a plain local name, else as <IRI>."""
+    for namespace, prefix in _COMPACT:
+        if value.startswith(namespace) and _LOCAL_NAME.match(value[len(namespace):]):
+            return f"{prefix}:{value[len(namespace):]}"
+    return f"<{value}>"
 
 
 def render_term(term) -> str:
-    """One result cell as text: IRIs compacted with the project prefixes, literals as their lexical form."""
+    """One result cell as a Turtle / N-Triples term, nothing dropped: IRIs compacted with the project prefixes,
+    literals quoted and escaped with their language tag or datatype (none for xsd:string), as SPARQL's TSV
+    results format writes them. An unbound cell is empty."""
     if term is None:
         return ""
-    value = term.value
-    if type(term).__name__ == "NamedNode":
-        for namespace, prefix in _COMPACT:
-            if value.startswith(namespace) and "/" not in value[len(namespace):]:
-                return f"{prefix}:{value[len(namespace):]}"
-        return f"<{value}>"
-    return " ".join(value.split())
+    kind = type(term).__name__
+    if kind == "NamedNode":
+        return render_iri(term.value)
+    if kind == "BlankNode":
+        return f"_:{term.value}"
+    if kind != "Literal":
+        raise TypeError(f"cannot render {term!r} as a term")
+    text = '"' + term.value.translate(_ESCAPES) + '"'
+    if term.language:
+        return f"{text}@{term.language}"
+    datatype = term.datatype.value if term.datatype is not None else XSD_STRING
+    return text if datatype in (XSD_STRING, RDF_LANG_STRING) else f"{text}^^{render_iri(datatype)}"
 
 
 def open_store(build_dir: Path):
@@ -84,6 +104,19 @@ def run(store, text: str) -> tuple[list[str], list[tuple[str, ...]]]:
     return variables, [tuple(render_term(solution[v]) for v in variables) for solution in result]
 
 
+def answer_tsv(query: Query, variables: list[str], rows: list[tuple[str, ...]]) -> str:
+    """The answer as its expected file holds it: rows in the query's order, or sorted when order is not part of it."""
+    return format_tsv(variables, rows if query.ordered else sorted(rows))
+
+
+def diff_expected(query: Query, actual: str) -> str:
+    """A unified diff from the expected file to ``actual`` (empty when they are the same text)."""
+    expected = query.expected_path.read_text(encoding="utf-8") if query.expected_path.is_file() else ""
+    name = f"queries/{query.expected_path.name}"
+    return "".join(difflib.unified_diff(expected.splitlines(keepends=True), actual.splitlines(keepends=True),
+                                        fromfile=name, tofile=f"{name} (answer of the build)"))
+
+
 def format_tsv(variables: list[str], rows: list[tuple[str, ...]]) -> str:
     return "\t".join("?" + v for v in variables) + "\n" + "".join("\t".join(r) + "\n" for r in rows)
 
@@ -99,7 +132,8 @@ def parse_tsv(text: str) -> tuple[list[str], list[tuple[str, ...]]]:
 @click.option("--build", "build_dir", default="build", show_default=True, envvar="MRKG_BUILD_DIR",
               type=click.Path(path_type=Path), help="The build to query.")
 @click.option("--write-expected", is_flag=True,
-              help="Write each answer next to its query as NAME.tsv (review it against the sources before committing).")
+              help="Write each answer next to its query as NAME.tsv and print what changed as a diff "
+                   "(review every changed row against facts/ and the sources before committing).")
 def query_command(files: tuple[Path, ...], build_dir: Path, write_expected: bool) -> None:
     """Run competency questions (queries/*.rq by default) on the build and print their answers as TSV."""
     if not (build_dir / "mrkg.nq").is_file():
@@ -109,8 +143,12 @@ def query_command(files: tuple[Path, ...], build_dir: Path, write_expected: bool
     for path in paths:
         query = read_query(path)
         variables, rows = run(store, query.text)
-        tsv = format_tsv(variables, rows)
+        tsv = answer_tsv(query, variables, rows)
         if write_expected:
+            diff = diff_expected(query, tsv)
             query.expected_path.write_text(tsv, encoding="utf-8")
+            click.echo(f"# {query.name}: {len(rows)} rows, " + ("changed:" if diff else "unchanged"))
+            sys.stdout.write(diff)
+            continue
         click.echo(f"# {query.name}: {query.title} ({len(rows)} rows)")
         sys.stdout.write(tsv + "\n")
