@@ -24,6 +24,7 @@ from ..engine.pool import WorkerPool
 from ..engine.runner import Answer, Job, Runner
 from ..engine.watchdog import LateAnswer, Watchdog
 from ..namespaces import PREFIXES
+from ..versions import hold
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 PREFIX_MAP: dict[str, str] = {name: str(ns) for name, ns in PREFIXES.items()}
@@ -208,7 +209,8 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     Call it in a single-threaded process (it forks the query workers), e.g. gunicorn's master with preload.
     """
     values, flask_config = _settings(config)
-    folder = Path(values["build_dir"]).resolve()  # build/ is a symlink swapped by rebuilds: pin this one
+    # build/ is a symlink swapped by rebuilds: pin the version it names now, held so that no build prunes it
+    folder = hold(Path(values["build_dir"]))
     if store is None and values["store"] == "remote":  # the data lives in another endpoint; build/ names its version
         store = backend_class("remote")(values["remote_endpoint"], timeout=float(values["query_timeout"]))
     if store is not None:
