@@ -317,7 +317,10 @@ def patient_client(request, endpoint_build):
 
 
 def test_get_sparql_deep_nesting_answers(patient_client):
-    query = "SELECT * WHERE " + "{ " * 60 + "?s ?p ?o " + "} " * 60
+    """40 nested groups (under max_query_depth, 48) answer; deeper is a 400 naming the setting."""
+    deeper = patient_client.get("/sparql", query_string={"query": "SELECT * WHERE " + "{ " * 60 + "?s ?p ?o " + "} " * 60})
+    assert deeper.status_code == 400 and b"max_query_depth" in deeper.data
+    query = "SELECT * WHERE " + "{ " * 40 + "?s ?p ?o " + "} " * 40
     response = patient_client.get("/sparql", query_string={"query": query})
     assert response.status_code == 200, response.data[:300]
     assert sorted(json.loads(response.data)["head"]["vars"]) == ["o", "p", "s"]
