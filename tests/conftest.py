@@ -438,3 +438,34 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
     yield serve
     for _, process in servers.values():
         _terminate(process)
+
+
+# --- Commands stopped at a named point (MRKG_PAUSE_AT, transaction.pause_point), to be killed exactly there -----
+
+def start_paused(args: list[str], point: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """`python -m mrkg ARGS` run until it says it is paused at ``point``; fails if it ends before."""
+    process = subprocess.Popen([sys.executable, "-m", "mrkg", *args], cwd=cwd, text=True,
+                               env={**os.environ, **(env or {}), "MRKG_PAUSE_AT": point},
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.strip() == f"mrkg: paused at {point}":
+            return process
+    process.wait(timeout=60)
+    raise AssertionError(f"mrkg {args[0]} ended ({process.returncode}) before {point}: {''.join(seen)[-2000:]}")
+
+
+def stop_paused(process: subprocess.Popen, sig: int) -> tuple[int, str]:
+    """Send ``sig`` to a paused command, then let it go on (if it is still there); its exit code and stderr."""
+    import signal
+
+    process.send_signal(sig)
+    if sig != signal.SIGKILL:
+        try:
+            process.stdin.write("\n")
+            process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+    _, err = process.communicate(timeout=120)
+    return process.returncode, err
