@@ -649,3 +649,34 @@ def sparql_get(server: "LiveServer", query: str, accept: str | None = "applicati
     fields = {"query": query, **{name.replace("_", "-"): value for name, value in params.items()}}
     return http_request(server.endpoint + "?" + urllib.parse.urlencode(fields),
                         headers={"Accept": accept} if accept else None, timeout=timeout)
+
+
+# --- Commands stopped at a named point (MRKG_PAUSE_AT, transaction.pause_point), to be killed exactly there -----
+
+def start_paused(args: list[str], point: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """`python -m mrkg ARGS` run until it says it is paused at ``point``; fails if it ends before."""
+    process = subprocess.Popen([sys.executable, "-m", "mrkg", *args], cwd=cwd, text=True,
+                               env={**os.environ, **(env or {}), "MRKG_PAUSE_AT": point},
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.strip() == f"mrkg: paused at {point}":
+            return process
+    process.wait(timeout=60)
+    raise AssertionError(f"mrkg {args[0]} ended ({process.returncode}) before {point}: {''.join(seen)[-2000:]}")
+
+
+def stop_paused(process: subprocess.Popen, sig: int) -> tuple[int, str]:
+    """Send ``sig`` to a paused command, then let it go on (if it is still there); its exit code and stderr."""
+    import signal
+
+    process.send_signal(sig)
+    if sig != signal.SIGKILL:
+        try:
+            process.stdin.write("\n")
+            process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+    _, err = process.communicate(timeout=120)
+    return process.returncode, err

@@ -11,12 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
+from conftest import start_paused, start_server, stop_paused, stop_server
 from mrkg.dumps import DUMPS
 
 ALL_FILES = sorted([*DUMPS, *(name + ".gz" for name in DUMPS), "void.ttl", "SHA256SUMS", "manifest.json"])
@@ -136,25 +139,168 @@ def test_failed_build_leaves_the_published_build_untouched(repo: Path, sources_d
     assert line > claim_line
     assert "previous build/ is unchanged" in result.stderr
     assert os.readlink(out) == target and _digests(out) == before
-    leftovers = [p for p in (out.parent / ".build-versions").iterdir() if p.name != Path(target).name]
-    assert leftovers == [], "a failed build leaves no half-written version behind"
 
 
-def test_killed_build_leaves_the_published_build_untouched(repo: Path, sources_dir: Path, reference_tsv: Path,
-                                                           tmp_path: Path):
+def _versions(out: Path) -> list[str]:
+    """The version folders beside ``out``, published or partial (not their lock files)."""
+    return sorted(p.name for p in (out.parent / ".build-versions").iterdir() if p.is_dir())
+
+
+def _fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _downloads_verify(server) -> list[str]:
+    """Every file SHA256SUMS names, fetched from the server: 200 and its checksum (what does not hold)."""
+    status, sums = _fetch(server.url + "/download/SHA256SUMS")
+    if status != 200:
+        return [f"SHA256SUMS: {status}"]
+    problems = []
+    for line in sums.decode().splitlines():
+        digest, name = line.split("  ")
+        status, body = _fetch(f"{server.url}/download/{name}")
+        if status != 200 or hashlib.sha256(body).hexdigest() != digest:
+            problems.append(f"{name}: {status}")
+    return problems
+
+
+KILL_POINTS = ["build:published", "build:dumps:mrkg.nq", "build:dumps:mrkg.ttl", "build:written"]
+
+
+def test_killed_builds_cost_no_good_build_and_no_served_one(repo: Path, sources_dir: Path, reference_tsv: Path,
+                                                            tmp_path: Path):
+    """Builds killed with SIGKILL at four moments, then good builds, while a real mrkg serve serves the first one:
+    its downloads keep answering and verifying, the previous good builds stay, the partial folders go."""
     out = tmp_path / "site" / "build"
-    assert _mrkg(*_build_args(repo, sources_dir, reference_tsv, out), cwd=repo).returncode == 0
+    args = _build_args(repo, sources_dir, reference_tsv, out)
+    assert _mrkg(*args, cwd=repo).returncode == 0
+    served = os.readlink(out)
+    server = start_server(out, "oxigraph", tmp_path / "serve.log")
+    try:
+        assert _downloads_verify(server) == []
+        assert _mrkg(*args, cwd=repo).returncode == 0
+        previous = os.readlink(out)
+        for point in KILL_POINTS:
+            last_good, before = os.readlink(out), _digests(out)
+            code, _ = stop_paused(start_paused(args, point, cwd=repo), signal.SIGKILL)
+            assert code == -signal.SIGKILL
+            if point == "build:published":  # killed after its publish: a good build
+                assert os.readlink(out) != last_good
+            else:
+                assert os.readlink(out) == last_good and _digests(out) == before, point
+        left = [name for name in _versions(out) if name.endswith(".partial")]
+        assert left, "the last kill leaves a partial folder"
+        assert {Path(served).name, Path(previous).name} <= set(_versions(out))
+        good = []
+        for _ in range(3):
+            assert _mrkg(*args, cwd=repo).returncode == 0
+            good.append(Path(os.readlink(out)).name)
+        assert _downloads_verify(server) == []
+        status, body = _fetch(server.url + "/download/mrkg.nt")
+        assert status == 200 and body == (out.parent / served / "mrkg.nt").read_bytes()
+        # The current build, the two before it, and the one the server holds; partial folders gone.
+        assert _versions(out) == sorted([Path(served).name, *good])
+    finally:
+        stop_server(server)
+    # Released with the server: the next build may prune it.
+    assert _mrkg(*args, cwd=repo).returncode == 0
+    assert Path(served).name not in _versions(out) and len(_versions(out)) == 3
+
+
+def test_build_failing_while_dumps_are_written_leaves_no_version(repo: Path, sources_dir: Path, reference_tsv: Path,
+                                                                 tmp_path: Path, monkeypatch):
+    from mrkg import dumps
+    from mrkg.build import run_build
+
+    out = tmp_path / "site" / "build"
+    run_build(repo / "facts", repo / "ontology", sources_dir, reference_tsv, out)
     before, target = _digests(out), os.readlink(out)
-    versions = out.parent / ".build-versions"
-    proc = subprocess.Popen([sys.executable, "-m", "mrkg", *_build_args(repo, sources_dir, reference_tsv, out)],
-                            cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(versions.iterdir())) < 2 and proc.poll() is None:
-        time.sleep(0.002)
-    assert proc.poll() is None, "the build finished before it could be killed mid-write"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    seen = []
+    real_gzip = dumps.gzip_bytes
+
+    def full_disk(data: bytes) -> bytes:
+        seen.append({name: sorted(p.name for p in (out.parent / ".build-versions" / name).iterdir())
+                     for name in _versions(out) if name.endswith(".partial")})
+        if len(seen) == 2:
+            raise OSError(28, "No space left on device")
+        return real_gzip(data)
+
+    monkeypatch.setattr(dumps, "gzip_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run_build(repo / "facts", repo / "ontology", sources_dir, reference_tsv, out)
+    assert any("mrkg.nq.gz" in files for files in seen[1].values()), "it failed with dumps half-written"
     assert os.readlink(out) == target and _digests(out) == before
+    assert _versions(out) == [Path(target).name]
+    assert sorted(p.name for p in (out.parent / ".build-versions").glob("*.lock")) == [Path(target).name + ".lock"]
+
+
+def test_build_stopped_by_sigterm_while_dumps_are_written_cleans_up(repo: Path, sources_dir: Path,
+                                                                   reference_tsv: Path, tmp_path: Path):
+    out = tmp_path / "site" / "build"
+    args = _build_args(repo, sources_dir, reference_tsv, out)
+    assert _mrkg(*args, cwd=repo).returncode == 0
+    before, target = _digests(out), os.readlink(out)
+    process = start_paused(args, "build:dumps:mrkg.trig", cwd=repo)
+    assert any(name.endswith(".partial") for name in _versions(out))
+    code, err = stop_paused(process, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM and "build stopped by SIGTERM; the previous build/ is unchanged" in err
+    assert os.readlink(out) == target and _digests(out) == before
+    assert _versions(out) == [Path(target).name]
+
+
+def _fake_version(out: Path, text: str):
+    from mrkg.versions import new_version
+
+    version = new_version(out)
+    (version.partial / "manifest.json").write_text(text)
+    return version
+
+
+def test_publish_keeps_the_current_and_two_older_versions(tmp_path: Path):
+    from mrkg.versions import publish
+
+    out = tmp_path / "build"
+    names = []
+    for n in range(5):
+        version = _fake_version(out, str(n))
+        publish(version, out)
+        names.append(version.name)
+        time.sleep(0.01)  # distinct folder times, whatever the file system's resolution
+    assert _versions(out) == sorted(names[-3:])
+    assert (out / "manifest.json").read_text() == "4"
+
+
+def test_publish_moves_a_plain_build_folder_aside(tmp_path: Path):
+    from mrkg.versions import publish
+
+    out = tmp_path / "build"
+    out.mkdir()
+    (out / "mrkg.nq").write_text("made elsewhere\n")
+    version = _fake_version(out, "new")
+    publish(version, out)
+    assert out.is_symlink() and (out / "manifest.json").read_text() == "new"
+    aside = [name for name in _versions(out) if name.startswith("previous-")]
+    assert len(aside) == 1 and (out.parent / ".build-versions" / aside[0] / "mrkg.nq").read_text() == "made elsewhere\n"
+
+
+def test_prune_spares_a_version_being_built_and_removes_it_once_abandoned(tmp_path: Path):
+    from mrkg.versions import prune, publish
+
+    out = tmp_path / "build"
+    for n in range(3):
+        publish(_fake_version(out, str(n)), out)
+        time.sleep(0.01)
+    published = _versions(out)
+    building = _fake_version(out, "3")  # this process holds it, as a running build does
+    assert prune(out) == [] and prune(out, keep=None) == []
+    assert _versions(out) == sorted([*published, building.partial.name])  # not counted among the old versions
+    building.release()  # as a killed build's lock goes with it
+    assert prune(out) == [building.partial]
+    assert _versions(out) == published
 
 
 def test_bad_yaml_is_reported_as_file_and_line(repo: Path, sources_dir: Path, reference_tsv: Path, tmp_path: Path):

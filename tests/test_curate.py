@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO, tree_digest
+from conftest import REPO, start_paused, stop_paused, tree_digest
 
 from mrkg.build import BuildError, run_build
 from mrkg.cli import main
@@ -19,16 +23,28 @@ from mrkg.curate import Context, InputError, add_file
 NEW_ENTITIES = "type: population\nentities:\n  - id: night-shift-workers\n    label: night-shift workers\n"
 
 
-@pytest.fixture
-def small_repo(tmp_path: Path) -> Path:
-    """facts/ with the entities and source 001 only (a quick build), ontology and shapes beside it."""
-    facts = tmp_path / "facts"
+REPLACED = "populations.yaml"
+
+
+def _replacement() -> str:
+    """facts/entities/populations.yaml with one more entity."""
+    return (REPO / "facts" / "entities" / REPLACED).read_text() + \
+        "  - id: night-shift-workers\n    label: night-shift workers\n"
+
+
+def _small_facts(root: Path) -> Path:
+    facts = root / "facts"
     (facts / "sources").mkdir(parents=True)
     shutil.copy(REPO / "facts" / "dataset.yaml", facts / "dataset.yaml")
     shutil.copytree(REPO / "facts" / "entities", facts / "entities")
     shutil.copy(REPO / "facts" / "sources" / "001.yaml", facts / "sources" / "001.yaml")
-    return tmp_path
+    return root
 
+
+@pytest.fixture
+def small_repo(tmp_path: Path) -> Path:
+    """facts/ with the entities and source 001 only (a quick build), ontology and shapes beside it."""
+    return _small_facts(tmp_path)
 
 
 def _add(repo: Path, sources_dir: Path, reference_tsv: Path, *args: str):
@@ -72,34 +88,193 @@ def test_add_refuses_to_overwrite_without_replace(small_repo: Path, sources_dir:
     assert result.exit_code == 2 and "give --replace" in result.output
 
 
-def test_add_refuses_turtle(small_repo: Path, sources_dir: Path, reference_tsv: Path, tmp_path_factory):
+def test_add_refuses_turtle_before_reading_it(small_repo: Path, sources_dir: Path, reference_tsv: Path,
+                                             tmp_path_factory):
     new = tmp_path_factory.mktemp("in") / "claims.ttl"
-    new.write_text("<https://w3id.org/mrkg/entity/x> <http://www.w3.org/2000/01/rdf-schema#label> \"x\" .\n")
+    new.write_text("<https://w3id.org/mrkg/entity/x> <http://www.w3.org/2000/01/rdf-schema#label> [], [], \n")
     result = _add(small_repo, sources_dir, reference_tsv, str(new))
     assert result.exit_code == 2 and "takes a YAML facts file" in result.output
+    assert "not valid" not in result.output  # refused for its type, not parsed
     assert not (small_repo / "build").exists()
 
 
-def test_add_restores_facts_when_the_rebuild_fails(small_repo: Path, sources_dir: Path, reference_tsv: Path,
-                                                   tmp_path_factory, monkeypatch):
+def test_add_replace_installs_the_new_file_with_the_old_mode(small_repo: Path, sources_dir: Path,
+                                                            reference_tsv: Path, tmp_path_factory):
     run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
-    before_facts, before_link = tree_digest(small_repo / "facts"), os.readlink(small_repo / "build")
-    calls = []
+    dest = small_repo / "facts" / "entities" / REPLACED
+    dest.chmod(0o640)
+    new = tmp_path_factory.mktemp("in") / REPLACED
+    new.write_text(_replacement())
+    new.chmod(0o600)
+    result = _add(small_repo, sources_dir, reference_tsv, str(new), "--replace")
+    assert result.exit_code == 0, result.output
+    assert dest.read_text() == _replacement() and stat.S_IMODE(dest.stat().st_mode) == 0o640
+    assert "night-shift-workers" in (small_repo / "build" / "mrkg.nt").read_text()
+    assert "keeps serving the build it started with until it is restarted" in result.output
 
-    def flaky_build(facts_dir, *args, **kwargs):
-        calls.append(facts_dir)
-        if len(calls) == 2:  # the private build passes; the rebuild of the real facts fails
-            raise BuildError("disk full (simulated)")
-        return run_build(facts_dir, *args, **kwargs)
 
-    monkeypatch.setattr("mrkg.build.run_build", flaky_build)
+def test_add_new_file_gets_a_new_files_mode(small_repo: Path, sources_dir: Path, reference_tsv: Path,
+                                            tmp_path_factory):
     new = tmp_path_factory.mktemp("in") / "populations-extra.yaml"
     new.write_text(NEW_ENTITIES)
+    new.chmod(0o600)
+    umask = os.umask(0o022)
+    try:
+        assert _add(small_repo, sources_dir, reference_tsv, str(new)).exit_code == 0
+    finally:
+        os.umask(umask)
+    installed = small_repo / "facts" / "entities" / "populations-extra.yaml"
+    assert stat.S_IMODE(installed.stat().st_mode) == 0o644
+
+
+def test_add_whose_build_fails_changes_nothing(small_repo: Path, sources_dir: Path, reference_tsv: Path,
+                                               tmp_path_factory, monkeypatch):
+    """The build is the second wall: a file that passed validation (here forced to) but does not build."""
+    from mrkg import curate
+    from mrkg.shacl import Report
+
+    run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
+    before = _state(small_repo)
+    monkeypatch.setattr(curate, "validate_files", lambda ctx, paths: Report())
+    new = tmp_path_factory.mktemp("in") / "001.yaml"
+    text = (REPO / "facts" / "sources" / "001.yaml").read_text()
+    new.write_text(text.replace("quote: Drowsiness 10-63% 29%", "quote: Drowsiness 11-63% 29%", 1))
     ctx = Context.load(small_repo / "facts", REPO / "ontology", sources_dir, REPO / "shapes", reference_tsv)
-    code, message, _ = add_file(ctx, new, small_repo / "build")
-    assert code == 1 and "restored" in message
-    assert tree_digest(small_repo / "facts") == before_facts
-    assert os.readlink(small_repo / "build") == before_link
+    code, message, _ = add_file(ctx, new, small_repo / "build", replace_existing=True)
+    assert code == 1 and "does not build; nothing was changed" in message and "quote not found" in message
+    assert _state(small_repo) == before
+    assert not list((small_repo / ".build-versions").glob("*.partial"))
+
+
+def test_add_reraises_what_is_not_a_build_error_and_changes_nothing(small_repo: Path, sources_dir: Path,
+                                                                    reference_tsv: Path, tmp_path_factory,
+                                                                    monkeypatch):
+    from mrkg import dumps
+
+    run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
+    before = _state(small_repo)
+
+    def full_disk(data: bytes) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dumps, "gzip_bytes", full_disk)
+    new = tmp_path_factory.mktemp("in") / REPLACED
+    new.write_text(_replacement())
+    ctx = Context.load(small_repo / "facts", REPO / "ontology", sources_dir, REPO / "shapes", reference_tsv)
+    with pytest.raises(OSError, match="No space left"):
+        add_file(ctx, new, small_repo / "build", replace_existing=True)
+    assert _state(small_repo) == before
+    assert not list((small_repo / ".build-versions").glob("*.partial"))
+
+
+# --- killed at any moment (issue 10): facts/ and build/ wholly before or wholly after ---------------------------
+
+BEFORE_JOURNAL = ["add:validated", "build:dumps:mrkg.nq", "build:dumps:mrkg.jsonld", "build:written", "add:built"]
+AFTER_JOURNAL = ["add:journal", "add:facts", "add:published"]
+
+
+def _state(root: Path) -> tuple[str, str]:
+    return tree_digest(root / "facts"), tree_digest(root / "build")
+
+
+@pytest.fixture(scope="module")
+def add_states(tmp_path_factory, sources_dir: Path, reference_tsv: Path):
+    """A small repository with a published build (to copy), the file that replaces one of its facts files, and
+    the (facts/, build/) digests before and after that replacement is added."""
+    template = _small_facts(tmp_path_factory.mktemp("template"))
+    run_build(template / "facts", REPO / "ontology", sources_dir, reference_tsv, template / "build")
+    new = tmp_path_factory.mktemp("in") / REPLACED
+    new.write_text(_replacement())
+    done = tmp_path_factory.mktemp("done") / "repo"
+    shutil.copytree(template, done, symlinks=True)
+    result = subprocess.run([sys.executable, "-m", "mrkg", *_add_args(done, sources_dir, reference_tsv, new)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return template, new, _state(template), _state(done)
+
+
+def _add_args(root: Path, sources_dir: Path, reference_tsv: Path, new: Path) -> list[str]:
+    return ["add", str(new), "--replace", "--facts", str(root / "facts"), "--ontology", str(REPO / "ontology"),
+            "--shapes", str(REPO / "shapes"), "--sources", str(sources_dir), "--reference", str(reference_tsv),
+            "--out", str(root / "build"), "--no-cache"]
+
+
+def _recover(root: Path) -> str | None:
+    from mrkg.transaction import exclusive, recover
+
+    with exclusive(root / "build"):
+        return recover(root / "build")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+@pytest.mark.parametrize("point", [*BEFORE_JOURNAL, *AFTER_JOURNAL, "add:done"])
+def test_add_killed_at_any_moment_is_all_or_nothing(add_states, sources_dir: Path, reference_tsv: Path,
+                                                    tmp_path: Path, point: str, sig: int):
+    template, new, before, after = add_states
+    root = tmp_path / "repo"
+    shutil.copytree(template, root, symlinks=True)
+    code, err = stop_paused(start_paused(_add_args(root, sources_dir, reference_tsv, new), point, cwd=REPO), sig)
+    journal = root / ".build-versions" / "add-journal.json"
+    if sig == signal.SIGKILL:
+        assert code == -signal.SIGKILL
+        if point in BEFORE_JOURNAL:
+            assert _state(root) == before and not journal.exists()
+        elif point in AFTER_JOURNAL:
+            assert journal.exists()
+            assert _recover(root).startswith("finished an interrupted mrkg add")
+    else:
+        assert code == 128 + signal.SIGTERM
+        if point in BEFORE_JOURNAL:
+            assert "mrkg add stopped by SIGTERM; nothing was changed" in err
+        else:  # the stop waited for the change to be whole
+            assert "then stopped by SIGTERM" in err and not journal.exists()
+    assert _state(root) == (before if point in BEFORE_JOURNAL else after)
+    assert _recover(root) is None
+    if not (sig == signal.SIGKILL and point in BEFORE_JOURNAL):  # a killed add's partial folder waits for a build
+        assert not list((root / ".build-versions").glob("*.partial"))
+    assert not [p for p in (root / "facts").rglob(".*")], "no temporary file left in facts/"
+    # The next command works from there: the tree is whole either way, and partial folders are cleaned.
+    result = subprocess.run([sys.executable, "-m", "mrkg", *_add_args(root, sources_dir, reference_tsv, new)],
+                            cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert _state(root) == after
+    assert not list((root / ".build-versions").glob("*.partial"))
+
+
+def test_next_command_finishes_an_add_killed_after_its_journal(add_states, sources_dir: Path, reference_tsv: Path,
+                                                               tmp_path: Path):
+    template, new, before, after = add_states
+    for command in ("build", "add"):
+        root = tmp_path / command
+        shutil.copytree(template, root, symlinks=True)
+        stop_paused(start_paused(_add_args(root, sources_dir, reference_tsv, new), "add:facts", cwd=REPO),
+                    signal.SIGKILL)
+        assert tree_digest(root / "facts") == after[0] and tree_digest(root / "build") == before[1]  # half-way
+        args = (["build", "--facts", str(root / "facts"), "--ontology", str(REPO / "ontology"), "--sources",
+                 str(sources_dir), "--reference", str(reference_tsv), "--out", str(root / "build")]
+                if command == "build" else _add_args(root, sources_dir, reference_tsv, new))
+        result = subprocess.run([sys.executable, "-m", "mrkg", *args], cwd=REPO, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert "finished an interrupted mrkg add: populations.yaml is in facts/" in result.stderr + result.stdout
+        assert _state(root) == after
+
+
+def test_recover_restores_the_replaced_file_when_the_new_build_is_gone(add_states, sources_dir: Path,
+                                                                      reference_tsv: Path, tmp_path: Path):
+    template, new, before, after = add_states
+    root = tmp_path / "repo"
+    shutil.copytree(template, root, symlinks=True)
+    dest = root / "facts" / "entities" / REPLACED
+    dest.chmod(0o640)
+    before = _state(root)
+    stop_paused(start_paused(_add_args(root, sources_dir, reference_tsv, new), "add:facts", cwd=REPO),
+                signal.SIGKILL)
+    assert dest.read_text() == _replacement()
+    for version in (root / ".build-versions").glob("*.partial"):
+        shutil.rmtree(version)  # as if something had removed it before the next command
+    assert _recover(root).startswith("undid an interrupted mrkg add")
+    assert _state(root) == before and stat.S_IMODE(dest.stat().st_mode) == 0o640
 
 
 def test_add_unusable_input_raises_input_error(small_repo: Path, sources_dir: Path, reference_tsv: Path):

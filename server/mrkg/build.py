@@ -17,7 +17,7 @@ from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .rdf import QuadSet, build_dataset
 from .sources import read_sources
 from .stats import compute_stats
-from .transaction import Terminated, exclusive, pause_point, recover, stoppable
+from .transaction import Terminated, exclusive, hold_signals, pause_point, recover, stoppable
 from .versions import Version, discard, new_version, publish
 
 
@@ -87,6 +87,7 @@ def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference:
     ``progress(phase, message, seconds)`` is told of each step as it ends."""
     step = Steps(progress)
     result = build_version(facts_dir, ontology_dir, sources_dir, reference, out, shapes_dir, step=step)
+    hold_signals()  # published or not, the command says which: no stop in between
     try:
         publish(result.version, out)
     except BaseException:
@@ -167,8 +168,8 @@ def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
         click.echo(f"[{time.perf_counter() - start:7.1f} s] {phase}: {message} ({seconds:.1f} s)", err=True)
 
     try:
-        with stoppable(), exclusive(out, waiting=lambda: click.echo(f"waiting for another mrkg build or add on {out}",
-                                                                       err=True)):
+        with stoppable() as stopped, exclusive(out, waiting=lambda: click.echo(
+                f"waiting for another mrkg build or add on {out}", err=True)):
             note = recover(out)
             if note:
                 click.echo(note, err=True)
@@ -186,3 +187,6 @@ def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     click.echo(f"built mrkg {m['version']}: {sum(m['graphs'].values())} quads in {len(m['graphs'])} graphs, "
                f"{m['stats']['claims']} claims, {m['stats']['conflicts']} conflicts -> {out}/")
     click.echo(f"shapes: {result.report.summary()} (details: mrkg validate)")
+    if stopped:
+        click.echo(f"stopped by {signal.Signals(stopped[0]).name} after the build was published", err=True)
+        sys.exit(128 + stopped[0])

@@ -38,7 +38,8 @@ from .rdf import QuadSet, add_claim, add_entities, add_ontology, add_source, cla
 from .shacl import (FACTS_FORMAT, MRKGSH_TEXT, Report, Result, Shapes, TripleIndex, format_json, format_text,
                     format_turtle, validate_graph, validate_intake, validate_store)
 from .sources import SourceText, read_sources
-from .transaction import FileChange, Terminated, begin, commit, deferred_signals, exclusive, pause_point, recover, stoppable
+from .transaction import (FileChange, Terminated, begin, commit, exclusive, hold_signals, pause_point, recover,
+                          stoppable)
 from .versions import discard, new_version
 from .yamlfile import Map, load_yaml_file
 
@@ -1039,17 +1040,13 @@ def _add_locked(ctx: Context, path: Path, out: Path, replace_existing: bool) -> 
     except BaseException:
         discard(version)
         raise
-    with deferred_signals() as noted:  # from the journal on, the change is made: finish it before any stop
-        begin(out, journal)
-        pause_point("add:journal")
-        commit(out, journal, version)
+    hold_signals()  # from the journal on, the change is made: a stop signal waits for the command's end
+    begin(out, journal)
+    pause_point("add:journal")
+    commit(out, journal, version)
     pause_point("add:done")
-    message = (f"added {change.name} as {ctx.rel(dest)} and published its build as {out}/ (a running mrkg serve "
-               "keeps serving the build it started with until it is restarted)")
-    if noted:
-        signame = signal.Signals(noted[0]).name
-        return 128 + noted[0], f"{message}; then stopped by {signame}", report
-    return EXIT_CONFORMS, message, report
+    return EXIT_CONFORMS, (f"added {change.name} as {ctx.rel(dest)} and published its build as {out}/ (a running "
+                           "mrkg serve keeps serving the build it started with until it is restarted)"), report
 
 
 def _facts_state(folder: Path) -> str:
@@ -1124,10 +1121,12 @@ def add_command(file, facts_dir, ontology_dir, shapes_dir, sources_dir, referenc
     On any failure facts/ and the published build are unchanged. Exit 0 added, 1 refused, 2 unusable input.
     """
     try:
-        with stoppable():
+        with stoppable() as stopped:
             ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference,
                                default_cache_dir() if cache else None)
             code, message, report = add_file(ctx, file, out, replace_existing=replace_existing)
+        if stopped:
+            code, message = 128 + stopped[0], f"{message}; then stopped by {signal.Signals(stopped[0]).name}"
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNUSABLE)

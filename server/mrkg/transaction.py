@@ -5,7 +5,7 @@ the journal (the commit point: the new file's bytes, the old file's bytes and mo
 version store, install the file in facts/ and publish the version, and remove the journal. A process killed before
 the journal exists changed nothing (its partial version is pruned by the next build); one killed after it is
 finished by the next `mrkg add` or `mrkg build` (``recover``), or undone if its version is gone. SIGTERM, SIGHUP
-and SIGINT before the commit point stop the command with nothing changed; during the commit they wait for it.
+and SIGINT before the commit point stop the command with nothing changed; from then on they wait for its end.
 """
 
 from __future__ import annotations
@@ -60,28 +60,37 @@ def _restore(old: dict | None) -> None:
         signal.signal(sig, handler)
 
 
+_HELD: list[dict] = []  # the active ``stoppable``s, innermost last
+
+
 @contextmanager
 def stoppable():
-    """Within: SIGTERM and SIGHUP raise Terminated, SIGINT KeyboardInterrupt, so that clean-up code runs."""
+    """Within: SIGTERM and SIGHUP raise Terminated, SIGINT KeyboardInterrupt, so that clean-up code runs; from
+    ``hold_signals()`` on (a change being committed) they are only noted, in the list yielded, for the caller to
+    act on once the command is done. Signal handlers belong to the process: use it in a command's main thread."""
+    noted: list[int] = []
+    state = {"hold": False}
+
     def handler(signum, frame):
+        if state["hold"]:
+            noted.append(signum)
+            return
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum)
 
     old = _swap_handlers(handler)
-    try:
-        yield
-    finally:
-        _restore(old)
-
-
-@contextmanager
-def deferred_signals():
-    """Within: stop signals are noted (the list yielded), not acted on, so that a commit runs to its end."""
-    noted: list[int] = []
-    old = _swap_handlers(lambda signum, frame: noted.append(signum))
+    _HELD.append(state)
     try:
         yield noted
     finally:
+        _HELD.remove(state)
         _restore(old)
+
+
+def hold_signals() -> None:
+    """From now on until the enclosing ``stoppable`` ends, stop signals wait (see there). Without one, nothing:
+    the default SIGTERM then kills the process, and the journal is what makes the change whole."""
+    if _HELD:
+        _HELD[-1]["hold"] = True
 
 
 @contextmanager
@@ -217,5 +226,5 @@ def recover(out: Path) -> str | None:
     return f"undid an interrupted mrkg add: {change.dest.name} is as it was and {out} is unchanged"
 
 
-__all__ = ["FileChange", "Terminated", "begin", "commit", "deferred_signals", "exclusive", "pause_point", "recover",
+__all__ = ["FileChange", "Terminated", "begin", "commit", "exclusive", "hold_signals", "pause_point", "recover",
            "stoppable", "write_file"]
