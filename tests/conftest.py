@@ -46,6 +46,24 @@ def require_tool(*names: str, package: str) -> list[str]:
     return paths
 
 
+def json_term(term: dict | None):
+    """A term of SPARQL's JSON results format as a pyoxigraph term, nothing dropped (language tag, datatype);
+    None for an unbound variable."""
+    from pyoxigraph import BlankNode, Literal, NamedNode
+
+    if term is None:
+        return None
+    if term["type"] == "uri":
+        return NamedNode(term["value"])
+    if term["type"] == "bnode":
+        return BlankNode(term["value"])
+    if "xml:lang" in term:
+        return Literal(term["value"], language=term["xml:lang"])
+    if "datatype" in term:
+        return Literal(term["value"], datatype=NamedNode(term["datatype"]))
+    return Literal(term["value"])
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
