@@ -200,10 +200,13 @@ def endpoint_settings(build: Path, engine: str, **overrides) -> dict:
 @pytest.fixture(scope="session", params=ENGINES)
 def endpoint_app(request: pytest.FixtureRequest, endpoint_build: Path):
     """The Flask app over the endpoint test data, once per engine, with the pool executor (the inline one needs
-    gunicorn's client socket, which Flask's test client has not): its query workers are real processes."""
+    gunicorn's client socket, which Flask's test client has not): its query workers are real processes. The result
+    cache is off, so that every answer is evaluated, whichever test asked the same query before (test_cache.py
+    tests the cache on apps of its own)."""
     from mrkg.web import create_app
 
-    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool")})
+    app = create_app({"TESTING": True, **endpoint_settings(endpoint_build, request.param, executor="pool",
+                                                           cache_bytes=0)})
     yield app
     app.extensions["mrkg"].close()
 
@@ -225,6 +228,91 @@ class LiveServer:
         return self.url + "/sparql"
 
 
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, what: str, timeout: float = 60) -> None:
+    """Return once ``url`` answers 200; raise (with the end of ``log``) when ``process`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited ({process.returncode}): {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not answer within {timeout:g} s: {log.read_text()[-2000:]}") from None
+            time.sleep(0.2)
+
+
+class ConnectionCounter:
+    """A TCP listener on 127.0.0.1 whose thread accepts every connection, closes it at once and counts it.
+
+    ``settle()`` is the count of connections made before it was called, with no sleep: it connects itself and
+    waits until the thread has accepted that connection (a listener accepts in the order connections were made).
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.peers: list[tuple] = []  # every connection accepted, the sentinels' included
+        self._sentinels: dict[tuple, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._accept, name="connection-counter", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, peer = self.sock.accept()
+            except OSError:  # closed
+                return
+            conn.close()
+            with self._lock:
+                self.peers.append(peer)
+                sentinel = self._sentinels.get(peer)
+            if sentinel is not None:
+                sentinel.set()
+
+    def settle(self, timeout: float = 30) -> int:
+        import threading
+
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        probe.bind(("127.0.0.1", 0))
+        me = probe.getsockname()
+        accepted = threading.Event()
+        with self._lock:
+            self._sentinels[me] = accepted
+        try:
+            probe.connect(("127.0.0.1", self.port))
+            if not accepted.wait(timeout):
+                raise RuntimeError("the connection counter did not accept its own connection")
+        finally:
+            probe.close()
+        with self._lock:
+            return sum(1 for peer in self.peers[:self.peers.index(me)] if peer not in self._sentinels)
+
+    def close(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        except OSError:
+            pass
+        self.sock.close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def connection_counter():
+    """A ConnectionCounter for one test."""
+    counter = ConnectionCounter()
+    yield counter
+    counter.close()
+
+
 def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer:
     """`mrkg serve` (gunicorn) in a subprocess on a free port of 127.0.0.1, settings through MRKG_* variables."""
     port = free_port()
@@ -236,19 +324,12 @@ def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer
     process = subprocess.Popen([sys.executable, "-m", "mrkg", "serve", "--port", str(port)], env=env,
                                stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
     server = LiveServer(f"http://127.0.0.1:{port}", engine, process, log)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"mrkg serve exited ({process.returncode}): {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(server.url + "/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            if time.monotonic() > deadline:
-                stop_server(server)
-                raise RuntimeError(f"mrkg serve did not answer within 60 s: {log.read_text()[-2000:]}") from None
-            time.sleep(0.2)
+    try:
+        wait_until_up(server.url + "/health", process, log, "mrkg serve")
+    except RuntimeError:
+        stop_server(server)
+        raise
+    return server
 
 
 def _terminate(process: subprocess.Popen, timeout: float = 15) -> None:
@@ -479,3 +560,117 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
     yield serve
     for _, process in servers.values():
         _terminate(process)
+
+
+# --- A listener that counts connections (issue 10): where a fetch would land ---------------------------------
+
+import threading  # noqa: E402
+
+LEAKED_ROW = b'{"head":{"vars":["s","p","o"]},"results":{"bindings":[{"s":{"type":"literal","value":"LEAKED"},' \
+             b'"p":{"type":"literal","value":"LEAKED"},"o":{"type":"literal","value":"LEAKED"}}]}}'
+
+
+class CountingListener:
+    """A TCP listener on 127.0.0.1 (a thread) that counts every connection it accepts and answers each like a
+    SPARQL endpoint with one row of "LEAKED", so that a fetch would show both here and in a result."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            try:
+                conn.settimeout(1)
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: "
+                             + str(len(LEAKED_ROW)).encode() + b"\r\nConnection: close\r\n\r\n" + LEAKED_ROW)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+
+@pytest.fixture
+def counting_listener():
+    listener = CountingListener()
+    yield listener
+    listener.close()
+
+
+def worker_pids(server: "LiveServer") -> set[int]:
+    """The pids of the processes `mrkg serve`'s master has forked (its HTTP workers, a query pool's zygote)."""
+    path = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    return {int(pid) for pid in path.read_text().split()}
+
+
+# --- One HTTP client for the tests (urllib, never through a proxy) and the queries several files send ---------
+
+# Runs far longer than any test's query_timeout on the endpoint test data: a query that must be stopped.
+CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+@dataclass
+class HttpAnswer:
+    """A whole HTTP response, whatever its status."""
+
+    status: int
+    headers: "email.message.Message"  # case-insensitive: headers["content-type"]
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get_content_type()
+
+    def json(self):
+        return json.loads(self.body)
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1 only: never a proxy
+
+
+def http_request(url: str, *, method: str | None = None, data=None, headers: dict[str, str] | None = None,
+                 timeout: float = 60) -> HttpAnswer:
+    """One request with urllib; an error status is an answer too (not an exception). ``data`` as bytes is sent with
+    a Content-Length, as an iterator of bytes chunked."""
+    import urllib.error
+
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return HttpAnswer(response.status, response.headers, response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return HttpAnswer(exc.code, exc.headers, exc.read())
+
+
+def sparql_get(server: "LiveServer", query: str, accept: str | None = "application/sparql-results+json",
+               timeout: float = 60, **params: str) -> HttpAnswer:
+    """GET /sparql?query=... (plus ``params``; ``default_graph_uri=`` for ``default-graph-uri``) on a live server."""
+    import urllib.parse
+
+    fields = {"query": query, **{name.replace("_", "-"): value for name, value in params.items()}}
+    return http_request(server.endpoint + "?" + urllib.parse.urlencode(fields),
+                        headers={"Accept": accept} if accept else None, timeout=timeout)

@@ -31,7 +31,7 @@ def browser(tmp_path_factory):
                      "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
                      f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
         options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})  # browser: the console
     # The driver path is given explicitly, so selenium-manager never downloads anything.
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -46,6 +46,20 @@ def _requested_urls(driver) -> set[str]:
         if message["method"] == "Network.requestWillBeSent":
             urls.add(message["params"]["request"]["url"])
     return urls
+
+
+def _console_errors(driver) -> list[str]:
+    """The console's errors since the last call (CSP violations among them: Chromium logs each one as SEVERE)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+def _yasgui(driver) -> bool:
+    """Whether the page runs YASGUI; under CI=true it must (the real UI is what users get)."""
+    if driver.execute_script("return !!window.mrkgYasgui"):
+        return True
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("CI must drive YASGUI: run `mrkg assets` (npm) before the tests")
+    return False
 
 
 def _wait(driver, condition, timeout: float = 20):
@@ -98,6 +112,79 @@ def test_browser_entity_page(browser, live_server):
     browser.find_element(By.LINK_TEXT, "Test source one").click()
     _wait(browser, lambda d: d.current_url.endswith("/source/001"))
     assert "Baclofen may cause drowsiness." in browser.find_element(By.ID, "claims").text
+
+
+# --- the pages as a browser enforces them: CSP, links, the endpoint ------------------------------------------------
+
+MINTED = ('SELECT ?x WHERE { { VALUES ?x { <https://w3id.org/mrkg/entity/baclofen> <https://example.org/a> <urn:x:1> } }'
+          ' UNION { BIND(IRI("javascript:alert(1)") AS ?x) } }')
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_pages_no_console_errors(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    _console_errors(browser)  # drop earlier entries
+    browser.get(live_server.url + "/")
+    if _yasgui(browser):
+        browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()  # the default query, through YASGUI
+        _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".yasr table tbody tr"))
+    for path in ("/?" + urllib.parse.urlencode({"query": MINTED}), "/entity/baclofen", "/download/", "/sparql"):
+        browser.get(live_server.url + path)
+        _wait(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+    assert _console_errors(browser) == []
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_csp_stops_injected_script(browser, live_server):
+    browser.get(live_server.url + "/")
+    _console_errors(browser)
+    browser.execute_script("""
+        window.violations = [];
+        document.addEventListener("securitypolicyviolation",
+                                  function (e) { window.violations.push(e.effectiveDirective); });
+        var script = document.createElement("script");
+        script.textContent = "window.injected = true";
+        document.body.appendChild(script);
+        var link = document.createElement("a");
+        link.href = "javascript:window.clicked = true";
+        document.body.appendChild(link);
+        link.click();""")
+    _wait(browser, lambda d: len(d.execute_script("return window.violations")) >= 2)
+    assert browser.execute_script("return window.violations") == ["script-src-elem", "script-src-elem"]
+    assert browser.execute_script("return [window.injected === true, window.clicked === true]") == [False, False]
+    errors = _console_errors(browser)
+    assert any("Content Security Policy" in e and "inline script" in e for e in errors), errors
+    assert any("Content Security Policy" in e and "JavaScript URL" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_plain_form_javascript_iri_is_text(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/?{urllib.parse.urlencode({'query': MINTED})}")
+    cells = {cell.text: cell for cell in browser.find_elements(By.CSS_SELECTOR, "#results table tbody td")}
+    assert set(cells) == {"ent:baclofen", "https://example.org/a", "urn:x:1", "javascript:alert(1)"}
+    links = {cell.text: [a.get_attribute("href") for a in cell.find_elements(By.TAG_NAME, "a")] for cell in cells.values()}
+    assert links == {"ent:baclofen": [live_server.url + "/entity/baclofen"], "https://example.org/a": ["https://example.org/a"],
+                     "urn:x:1": [], "javascript:alert(1)": []}
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_browser_yasgui_javascript_iri_not_a_link(browser, live_server):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + "/")
+    if not _yasgui(browser):
+        pytest.skip("YASGUI is not installed (`mrkg assets`): the plain form is tested above")
+    assert browser.execute_script("return window.mrkgYasgui.getTab().getEndpoint()") == live_server.endpoint
+    browser.execute_script("window.mrkgYasgui.getTab().setQuery(arguments[0])", MINTED)
+    browser.find_element(By.CSS_SELECTOR, ".yasqe_queryButton").click()
+    _wait(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".yasr table tbody tr")) == 4)
+    links = {a.text: a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, ".yasr table tbody a")}
+    assert links["javascript:alert(1)"] is None  # YASR's DOMPurify drops the href
+    assert links["https://example.org/a"] == "https://example.org/a"
+    assert not [href for href in links.values() if href and not href.startswith(("http://", "https://"))], links
 
 
 # What `mrkg assets` (run by `make setup`) installs from npm; without it the UI is the plain form.

@@ -1,22 +1,34 @@
-"""The result cache: keyed by normalised query, format and dataset version; complete answers only; bounded."""
+"""The result cache: keyed by the guard's canonical query, format and dataset version; complete answers only;
+bounded."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import endpoint_settings
 
-from mrkg.engine.cache import CACHE_HEADER, ResultCache, normalize_query
+from mrkg.engine.cache import CACHE_HEADER, ResultCache
 from mrkg.engine.errors import QueryTimeoutError
 from mrkg.engine.runner import Answer, Job
 
 
+def _canonical(text: str, base: str | None = None) -> str:
+    from mrkg.engine.guard import Limits, check_query
+
+    return check_query(text, base=base, prefixes={"ex": "urn:ex:"}, limits=Limits()).text
+
+
 @pytest.mark.parametrize("a,b", [
     ("SELECT * WHERE { ?s ?p ?o }", "SELECT *\n  WHERE {\t?s ?p ?o }  # all of it\n"),
-    ("ASK { <urn:a#b> ?p ?o }", "ASK{ <urn:a#b>   ?p ?o }".replace("ASK{", "ASK {")),
+    ("ASK { <urn:a#b> ?p ?o }", "ASK{ <urn:a#b>   ?p ?o }"),
     ("SELECT * WHERE { ?s ?p ?o FILTER(?o < 3) }", "SELECT * WHERE { ?s ?p ?o FILTER(?o   <   3) }"),
+    ("ASK { ?s ex:a ?o }", "PREFIX ex: <urn:ex:> ASK { ?s <urn:ex:a> ?o }"),
+    # The poisoning of 2026-12-01 (a comment ended by \r, which pyoxigraph read as code): one key, because the
+    # key is the text that runs, and what runs is the guard's reading, in which it is all comment.
+    ("SELECT * WHERE { ?s ?p ?o }", "SELECT * WHERE { # \r ?s ?p 1 . \n ?s ?p ?o }"),
 ])
-def test_normalize_same_query(a, b):
-    assert normalize_query(a) == normalize_query(b)
+def test_key_same_query(a, b):
+    """The key is the guard's canonical text: the same question, however it is laid out, is one entry."""
+    assert _canonical(a) == _canonical(b)
 
 
 @pytest.mark.parametrize("a,b", [
@@ -27,8 +39,8 @@ def test_normalize_same_query(a, b):
     (r"ASK { ?s ex:a\#b ?o }", "ASK { ?s ex:a ?o }"),  # nor an escaped one in a prefixed name
     ("SELECT ?a WHERE { ?a ?b ?c }", "SELECT ?b WHERE { ?a ?b ?c }"),
 ])
-def test_normalize_different_queries(a, b):
-    assert normalize_query(a) != normalize_query(b)
+def test_key_different_queries(a, b):
+    assert _canonical(a) != _canonical(b)
 
 
 def _answer(body=b"{}", **kw) -> Answer:
@@ -42,8 +54,9 @@ def test_repeated_query_is_a_hit():
         calls.append(job)
         return _answer()
 
-    first = cache.run(Job("ASK {}", accept="application/json"), "v1", compute)
-    again = cache.run(Job("ASK  {}  # again", accept="application/json"), "v1", compute)
+    first = cache.run(Job("ASK {}", accept="application/json"), _canonical("ASK {}"), "v1", compute)
+    again = cache.run(Job("ASK  {}  # again", accept="application/json"), _canonical("ASK  {}  # again"), "v1",
+                      compute)
     assert (first.headers[CACHE_HEADER], again.headers[CACHE_HEADER]) == ("miss", "hit")
     assert len(calls) == 1 and (cache.hits, cache.misses) == (1, 1)
     assert again.body == first.body
@@ -51,9 +64,9 @@ def test_repeated_query_is_a_hit():
 
 def test_new_dataset_version_misses():
     cache = ResultCache(1 << 20)
-    cache.run(Job("ASK {}"), "v1", lambda job: _answer())
-    assert cache.get(Job("ASK {}"), "v2") is None
-    assert cache.get(Job("ASK {}"), "v1") is not None
+    cache.run(Job("ASK {}"), "ASK {}", "v1", lambda job: _answer())
+    assert cache.get(Job("ASK {}"), "ASK {}", "v2") is None
+    assert cache.get(Job("ASK {}"), "ASK {}", "v1") is not None
 
 
 @pytest.mark.parametrize("other", [Job("ASK {}", accept="text/csv"), Job("ASK {}", format="xml"),
@@ -61,33 +74,33 @@ def test_new_dataset_version_misses():
                                    Job("ASK {}", base="http://elsewhere/")])
 def test_format_and_dataset_are_in_the_key(other):
     cache = ResultCache(1 << 20)
-    cache.put(Job("ASK {}"), "v1", _answer())
-    assert cache.get(other, "v1") is None
+    cache.put(Job("ASK {}"), "ASK {}", "v1", _answer())
+    assert cache.get(other, "ASK {}", "v1") is None
 
 
 def test_errors_and_truncated_answers_are_not_kept():
     cache = ResultCache(1 << 20)
-    assert not cache.put(Job("A"), "v", Answer(status=400, body=b"bad"))
-    assert not cache.put(Job("B"), "v", _answer(truncated=True))
+    assert not cache.put(Job("A"), "A", "v", Answer(status=400, body=b"bad"))
+    assert not cache.put(Job("B"), "B", "v", _answer(truncated=True))
     assert len(cache) == 0
 
     def timeout(job):
         raise QueryTimeoutError(503, "stopped")
 
     with pytest.raises(QueryTimeoutError):
-        cache.run(Job("C"), "v", timeout)
+        cache.run(Job("C"), "C", "v", timeout)
     assert len(cache) == 0
 
 
 def test_bounded_by_bytes_least_recently_used_first():
     cache = ResultCache(3000, max_entry_bytes=3000)
     for name in "abc":
-        cache.put(Job(name), "v", _answer(b"x" * 600))
-    cache.get(Job("a"), "v")  # a is now the most recently used
-    cache.put(Job("d"), "v", _answer(b"x" * 600))
+        cache.put(Job(name), name, "v", _answer(b"x" * 600))
+    cache.get(Job("a"), "a", "v")  # a is now the most recently used
+    cache.put(Job("d"), "d", "v", _answer(b"x" * 600))
     assert cache.bytes <= 3000
-    assert cache.get(Job("b"), "v") is None and cache.get(Job("a"), "v") is not None
-    assert not cache.put(Job("huge"), "v", _answer(b"x" * 5000))
+    assert cache.get(Job("b"), "b", "v") is None and cache.get(Job("a"), "a", "v") is not None
+    assert not cache.put(Job("huge"), "huge", "v", _answer(b"x" * 5000))
 
 
 def test_invalid_size():
@@ -125,11 +138,15 @@ def test_get_sparql_repeated_query_served_from_cache(make_app):
 
 
 def test_get_sparql_errors_not_cached(make_app):
+    """A refused query never reaches the cache (the guard answers first); an evaluation error is not kept."""
     client = make_app().test_client()
     for _ in range(2):
         response = client.get("/sparql", query_string={"query": "SELECT nonsense"})
+        assert response.status_code == 400 and CACHE_HEADER not in response.headers
+    for _ in range(2):  # parses, then fails in the engine: computed each time
+        response = client.get("/sparql", query_string={"query": "SELECT ?x WHERE { ?x ?p ?o } GROUP BY ?p"})
         assert response.status_code == 400 and response.headers[CACHE_HEADER] == "miss"
-    assert len(client.application.extensions["mrkg"].cache) == 0
+    assert client.application.extensions["mrkg"].cache.stats()["hits"] == 0
 
 
 def test_get_sparql_cache_off(make_app):

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import tree_digest
+from conftest import REPO, tree_digest
 
 from mrkg.build import BuildError, run_build
 from mrkg.cli import main
 from mrkg.curate import Context, InputError, add_file
 
-REPO = Path(__file__).resolve().parents[1]
 NEW_ENTITIES = "type: population\nentities:\n  - id: night-shift-workers\n    label: night-shift workers\n"
 
 

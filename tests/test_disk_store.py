@@ -3,13 +3,8 @@ answering like the in-memory store, and surviving a worker stopped at a query's 
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
-
 import pytest
-from conftest import start_server, stop_server
+from conftest import CARTESIAN, http_request, sparql_get, start_server, stop_server
 
 from mrkg.engine.oxigraph import OxigraphBackend, disk_store
 
@@ -18,17 +13,6 @@ QUERIES = [
     "SELECT ?s ?label WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?label } ORDER BY ?s ?label",
     "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }",
 ]
-CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-
-
-def _get(server, query: str) -> tuple[int, str]:
-    url = server.endpoint + "?" + urllib.parse.urlencode({"query": query})
-    request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def test_disk_store_made_once_per_version_and_old_versions_pruned(endpoint_build, tmp_path):
@@ -65,16 +49,15 @@ def test_live_disk_store_answers_like_memory_and_survives_a_stopped_worker(endpo
     server = start_server(endpoint_build, "oxigraph", tmp_path / "serve.log", store_dir=str(store_dir),
                           executor=executor)
     try:
-        with urllib.request.urlopen(server.url + "/health", timeout=10) as response:
-            assert json.load(response)["executor"] == executor
+        assert http_request(server.url + "/health").json()["executor"] == executor
         assert len(list(store_dir.glob("store-*"))) == 1
         for query in QUERIES:
-            on_disk, in_memory = _get(server, query), _get(live_server, query)
-            assert on_disk[0] == in_memory[0] == 200
-            assert json.loads(on_disk[1]) == json.loads(in_memory[1]), query
-        status, body = _get(server, CARTESIAN)
-        assert status == 503 and "time limit" in body
+            on_disk, in_memory = sparql_get(server, query), sparql_get(live_server, query)
+            assert on_disk.status == in_memory.status == 200
+            assert on_disk.json() == in_memory.json(), query
+        hostile = sparql_get(server, CARTESIAN)
+        assert hostile.status == 503 and "time limit" in hostile.text
         for query in QUERIES:  # a fresh process reopens the store
-            assert _get(server, query)[0] == 200
+            assert sparql_get(server, query).status == 200
     finally:
         stop_server(server)

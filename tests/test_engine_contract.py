@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_DATA
+from conftest import CARTESIAN as HOSTILE
 
 from mrkg.engine import BACKENDS, ConfigurationError, QueryError, backend_for_store, open_backend
 from mrkg.engine.base import DatasetSpec
@@ -183,16 +184,6 @@ def test_guard_collects_from_clauses():
     assert (query.form, query.from_graphs, query.from_named) == ("SELECT", [G1], [G2])
 
 
-def test_guard_service_allowlist():
-    allowed = Limits(service_allowlist=frozenset({"http://example.org/sparql"}))
-    check_query("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", base=None, prefixes={},
-                limits=allowed)
-    with pytest.raises(QueryError) as info:
-        check_query("SELECT * WHERE { SERVICE <http://example.org/other> { ?s ?p ?o } }", base=None, prefixes={},
-                    limits=allowed)
-    assert info.value.status == 403
-
-
 def test_guard_long_query_parses_deep_one_is_a_400_and_recursion_limit_restored():
     """rdflib's parser recurses on long BGPs (RecursionError at ~90 patterns under Python's default limit): the
     guard raises the limit while it parses, so 150 patterns parse; nesting beyond any limit is a 400, not a
@@ -268,9 +259,6 @@ def pool(tmp_path, started):
     pool = _signalling_pool(tmp_path, started, timeout=1.5)
     yield pool
     pool.close()
-
-
-HOSTILE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
 def test_pool_answers(pool):

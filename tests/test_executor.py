@@ -8,7 +8,6 @@ truncated 200), that memory is capped, and that the worker comes back.
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -16,12 +15,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import start_server, stop_server
+from conftest import CARTESIAN, http_request, start_server, stop_server
 
 from mrkg.engine.errors import BusyError
 from mrkg.engine.watchdog import Watchdog
 
-CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 SMALL = "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }"
 # Sorting needs every row first: a cartesian product sorted grows memory until something stops it.
 MEMORY_HOG = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?i"
@@ -146,16 +144,9 @@ def test_watchdog_release_ends_the_process_only_when_a_query_is_still_running():
 
 def _request(url: str, query: str, timeout: float = 60) -> tuple[int, str, dict]:
     """One GET over a fresh connection; a reset or an empty answer raises (that is what must never happen)."""
-    parts = urllib.parse.urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
-    try:
-        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}),
-                           headers={"Accept": "application/sparql-results+json"})
-        response = connection.getresponse()
-        body = response.read().decode()
-        return response.status, body, dict(response.getheaders())
-    finally:
-        connection.close()
+    answer = http_request(url + "/sparql?" + urllib.parse.urlencode({"query": query}),
+                          headers={"Accept": "application/sparql-results+json"}, timeout=timeout)
+    return answer.status, answer.text, dict(answer.headers.items())
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from mrkg.facts import load_facts
 
-REPO = Path(__file__).resolve().parents[1]
 FACTS, _ERRORS = load_facts(REPO / "facts")
 
 # Kinds each source plainly contains, from reading the texts (see the quotes in the comments).

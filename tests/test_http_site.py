@@ -6,8 +6,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
+import urllib.parse
+from html.parser import HTMLParser
 
 import pytest
+from conftest import http_request
 
 BACLOFEN = "/entity/baclofen"
 NEGATED = "/claim/001-baclofen-not-benzodiazepine"
@@ -51,8 +55,12 @@ def test_get_index_plain_form_ask(client):
 
 
 def test_get_static_ui_script(client):
+    from mrkg.web.app import PACKAGE_DIR
+
     response = client.get("/static/mrkg-ui.js")
     assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.data == (PACKAGE_DIR / "static" / "mrkg-ui.js").read_bytes()
 
 
 # --- VoID and health ----------------------------------------------------------------------------------
@@ -121,10 +129,14 @@ def test_get_download_gzip_encoding(client, endpoint_build):
     assert gzip.decompress(response.data) == (endpoint_build / "mrkg.trig").read_bytes()
 
 
-def test_get_download_gz_file(client):
-    response = client.get("/download/mrkg.trig.gz")
+def test_get_download_gz_file(client, endpoint_build):
+    response = client.get("/download/mrkg.trig.gz", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.mimetype == "application/gzip"
+    assert "Content-Encoding" not in response.headers  # the file itself, not a transfer encoding of mrkg.trig
+    manifest = json.loads((endpoint_build / "manifest.json").read_text())
+    assert hashlib.sha256(response.data).hexdigest() == manifest["files"]["mrkg.trig.gz"]["sha256"]
+    assert gzip.decompress(response.data) == (endpoint_build / "mrkg.trig").read_bytes()
 
 
 def test_get_download_sha256sums(client):
@@ -139,11 +151,39 @@ def test_get_download_if_none_match_304(client):
     assert again.status_code == 304
 
 
-@pytest.mark.parametrize("name", ["nothing.ttl", "..%2Fmanifest.json", "mrkg.nq"])
+@pytest.mark.parametrize("name", ["nothing.ttl", "..%2Fmanifest.json", "%2E%2E%2Fbuild%2Fmrkg.nq", "mrkg.trig.bak"])
 def test_get_download_unknown_404(client, name):
-    # mrkg.nq is served only when the manifest lists it; the test build lists it
     response = client.get(f"/download/{name}")
-    assert response.status_code == (200 if name == "mrkg.nq" else 404)
+    assert (response.status_code, response.mimetype) == (404, "text/plain")
+    assert response.get_data(as_text=True).startswith("Not found: /download/")
+
+
+def test_get_download_not_listed_404(endpoint_build, tmp_path):
+    """A file in the build folder is served only when the manifest lists it."""
+    import shutil
+
+    from conftest import endpoint_settings
+
+    from mrkg.web import create_app
+
+    build = tmp_path / "build"
+    shutil.copytree(endpoint_build, build)
+    manifest = json.loads((build / "manifest.json").read_text())
+    del manifest["files"]["mrkg.nq"]
+    (build / "manifest.json").write_text(json.dumps(manifest))
+    app = create_app(endpoint_settings(build, "oxigraph", executor="pool", workers=1))
+    try:
+        client = app.test_client()
+        assert client.get("/download/mrkg.nq").status_code == 404
+        assert client.get("/download/mrkg.trig").status_code == 200
+    finally:
+        app.extensions["mrkg"].close()
+
+
+def test_get_download_nquads_listed(client, endpoint_build):
+    response = client.get("/download/mrkg.nq")
+    assert (response.status_code, response.mimetype) == (200, "application/n-quads")
+    assert response.data == (endpoint_build / "mrkg.nq").read_bytes()
 
 
 # --- linked-data pages -------------------------------------------------------------------------------------
@@ -216,3 +256,134 @@ def test_get_conflict_html(client):
 
 def test_get_page_rejects_iri_injection(client):
     assert client.get("/entity/x%3E%20%3Fp%20%3Fo%20%7D%20%23").status_code == 404
+
+
+# --- security headers, on a real server ------------------------------------------------------------------------
+
+ROUTES = ["/", "/?query=ASK%7B%7D", "/sparql", "/sparql?query=ASK%7B%7D", "/void", "/health", "/download/",
+          "/download/mrkg.trig", "/static/mrkg-ui.js", BACLOFEN, "/nothing/here", "/sparql?query=SELECT"]
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+@pytest.mark.parametrize("path", ROUTES)
+def test_get_any_route_security_headers(live_server, path):
+    from mrkg.web.ops import CONTENT_SECURITY_POLICY
+
+    answer = http_request(live_server.url + path, headers={"Accept": "*/*"})
+    assert answer.status in {200, 400, 404}, (path, answer.status)
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert answer.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert answer.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_content_security_policy_allows_only_this_server():
+    from mrkg.web.ops import CONTENT_SECURITY_POLICY
+
+    directives = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
+    assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"  # no inline script
+    assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+    assert "http" not in CONTENT_SECURITY_POLICY and "*" not in CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+@pytest.mark.parametrize("path,name", [("/?query=ASK%20%7B%7D%E9", "query"), (f"{BACLOFEN}?format=%FF", "format")])
+def test_get_page_parameter_not_utf8_400_names_it(live_server, path, name):
+    answer = http_request(live_server.url + path)
+    assert (answer.status, answer.media_type) == (400, "text/plain")
+    assert answer.text.startswith(f"Parameter {name!r} in the query string is not UTF-8 text"), answer.text
+
+
+# --- links only to the web and to our own pages; the UI's endpoint never from the client's Host ------------------
+
+# Minted IRIs of every kind a query can return: only the http(s) ones and ours may become links.
+MINTED = ('SELECT ?x WHERE { { VALUES ?x { <https://w3id.org/mrkg/entity/baclofen> <https://example.org/a> '
+          '<mailto:a@example.org> <urn:x:1> <data:text/html,x> } } UNION { BIND(IRI("javascript:alert(1)") AS ?x) } }')
+
+
+class _Links(HTMLParser):
+    """The links (href) and the text of the cells of a page's #results table."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.cells: list[str] = []
+        self._in_results = self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self._in_results |= attrs.get("id") == "results"
+        if self._in_results and tag == "a":
+            self.hrefs.append(attrs.get("href"))
+        if self._in_results and tag == "td":
+            self._in_cell = True
+            self.cells.append("")
+
+    def handle_endtag(self, tag):
+        self._in_cell &= tag != "td"
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self.cells[-1] += data
+
+
+def _links(page: str) -> _Links:
+    parser = _Links()
+    parser.feed(page)
+    return parser
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_index_plain_form_links_only_web_iris(live_server):
+    answer = http_request(live_server.url + "/?" + urllib.parse.urlencode({"query": MINTED}))
+    assert answer.status == 200
+    links = _links(answer.text)
+    assert sorted(links.cells) == sorted(["ent:baclofen", "https://example.org/a", "mailto:a@example.org", "urn:x:1",
+                                          "data:text/html,x", "javascript:alert(1)"])
+    assert sorted(links.hrefs) == ["/entity/baclofen", "https://example.org/a"]
+    assert "javascript:" not in answer.text.split('id="results"')[1].replace(">javascript:alert(1)<", "")
+
+
+def test_local_href_only_for_web_and_own_iris():
+    from mrkg.web.ui import local_href
+
+    assert local_href("https://w3id.org/mrkg/entity/baclofen") == "/entity/baclofen"
+    for iri in ("http://purl.obolibrary.org/obo/CHEBI_2972", "HTTPS://example.org/a"):
+        assert local_href(iri) == iri
+    # "//host/..." is another site for a browser: the IRI itself, never our own path
+    assert local_href("https://w3id.org/mrkg//evil.example/x") == "https://w3id.org/mrkg//evil.example/x"
+    for iri in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+                "data:text/html,x", "vbscript:x", "mailto:a@example.org", "file:///etc/passwd", "urn:x:1", "ftp://x/"):
+        assert local_href(iri) is None, iri
+
+
+def test_get_entity_html_links_only_web_iris(tmp_path):
+    from pyoxigraph import Literal, NamedNode, Quad, Store
+
+    from mrkg.web import create_app
+
+    entity, see_also = NamedNode("https://w3id.org/mrkg/entity/x"), NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso")
+    store = Store()
+    graph = NamedNode("https://w3id.org/mrkg/graph/entities")
+    store.add(Quad(entity, NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), Literal("x"), graph))
+    for target in ("javascript:alert(1)", "https://example.org/a", "urn:x:1"):
+        store.add(Quad(entity, see_also, NamedNode(target), graph))
+    app = create_app({"build_dir": str(tmp_path / "none"), "access_log": False, "workers": 1, "executor": "pool",
+                      "cache_bytes": 0}, store=store)
+    try:
+        page = app.test_client().get("/entity/x").get_data(as_text=True)
+    finally:
+        app.extensions["mrkg"].close()
+    assert '<a href="https://example.org/a">https://example.org/a</a>' in page
+    assert "<td>javascript:alert(1)</td>" in page and "<td>urn:x:1</td>" in page
+    assert 'href="javascript:' not in page and 'href="urn:' not in page and 'href="None"' not in page
+
+
+@pytest.mark.parametrize("live_server", ["oxigraph"], indirect=True)
+def test_get_index_endpoint_not_from_host_header(live_server):
+    answer = http_request(live_server.url + "/", headers={"Host": "evil.example:8443"})
+    assert answer.status == 200
+    config = json.loads(re.search(r'<script type="application/json" id="mrkg-config">(.*?)</script>', answer.text,
+                                  re.S).group(1))
+    assert config["endpoint"] == "/sparql"
+    assert "evil.example" not in answer.text

@@ -7,11 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import urllib.parse
-import urllib.request
 
 import pytest
-from conftest import RESULTS_GRAPHS, conformance_dir
+from conftest import RESULTS_GRAPHS, conformance_dir, sparql_get
 
 ROOT = conformance_dir() / "sparql11-results-formats"
 # test -> (query file, data file, expected result file, media type)
@@ -27,13 +25,6 @@ CASES = {
     "csv03": ("csv-tsv-res/csvtsv01.rq", "csv-tsv-res/data2.ttl", "csv-tsv-res/csvtsv03.csv", "text/csv"),
     "tsv03": ("csv-tsv-res/csvtsv01.rq", "csv-tsv-res/data2.ttl", "csv-tsv-res/csvtsv03.tsv", "text/tab-separated-values"),
 }
-
-
-def fetch(server, query: str, graph: str, media_type: str) -> tuple[str, bytes]:
-    params = urllib.parse.urlencode({"query": query, "default-graph-uri": graph})
-    request = urllib.request.Request(f"{server.endpoint}?{params}", headers={"Accept": media_type})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.headers.get_content_type(), response.read()
 
 
 def _bnode_map(rows: list[list[str]], marker) -> list[list[str]]:
@@ -94,8 +85,9 @@ def _json_rows(doc: dict) -> list[dict]:
 def test_results_format_w3c(live_server, name):
     query_file, data_file, expected_file, media_type = CASES[name]
     query = (ROOT / query_file).read_text(encoding="utf-8")
-    got_type, body = fetch(live_server, query, RESULTS_GRAPHS[data_file], media_type)
-    assert got_type == media_type
+    answer = sparql_get(live_server, query, accept=media_type, default_graph_uri=RESULTS_GRAPHS[data_file])
+    assert (answer.status, answer.media_type) == (200, media_type), answer.body[:200]
+    body = answer.body
     expected = (ROOT / expected_file).read_text(encoding="utf-8")
     text = body.decode("utf-8")
     if media_type.endswith("json"):

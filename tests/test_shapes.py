@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
@@ -19,7 +20,6 @@ from mrkg.rdf import add_ontology
 from mrkg.shacl import (Report, Shapes, oxigraph_store, run_core_checks, run_core_queries, validate_graph,
                         validate_reference)
 
-REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "tests" / "examples"
 MRKGSH = "https://w3id.org/mrkg/shapes/"
 VALID = sorted((EXAMPLES / "valid").glob("*.ttl"))

@@ -14,11 +14,9 @@ from click.testing import CliRunner
 from rdflib import Graph, URIRef
 from rdflib.namespace import SH
 
-from conftest import tree_digest
+from conftest import REPO, tree_digest
 
 from mrkg.cli import main
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

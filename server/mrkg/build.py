@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -11,11 +12,13 @@ from typing import Callable
 import click
 
 from .conflicts import add_conflicts, find_conflicts
-from .dumps import DatasetDescription, Ordered, discard, new_version_dir, publish, write_dumps
+from .dumps import DatasetDescription, Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .rdf import QuadSet, build_dataset
 from .sources import read_sources
 from .stats import compute_stats
+from .transaction import Terminated, exclusive, pause_point, recover, stoppable
+from .versions import Version, discard, new_version, publish
 
 
 class BuildError(Exception):
@@ -30,6 +33,7 @@ class BuildResult:
     out: Path
     report: object = None  # the shapes validation (mrkg.shacl.Report)
     times: dict = None  # seconds per phase: facts, graph, convert, shapes, dumps, publish
+    version: Version | None = None  # the version folder written (unpublished and locked from build_version)
 
 
 def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) -> Facts:
@@ -81,10 +85,29 @@ def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference:
               shapes_dir: Path | None = None, progress: Callable[[str, str, float], None] | None = None) -> BuildResult:
     """Build into a fresh folder and only then point ``out`` at it; on any failure ``out`` is untouched.
     ``progress(phase, message, seconds)`` is told of each step as it ends."""
+    step = Steps(progress)
+    result = build_version(facts_dir, ontology_dir, sources_dir, reference, out, shapes_dir, step=step)
+    try:
+        publish(result.version, out)
+    except BaseException:
+        discard(result.version)
+        raise
+    pause_point("build:published")
+    step("publish", f"published {out}")
+    result.times = step.times
+    return result
+
+
+def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference: Path | None, out: Path,
+                  shapes_dir: Path | None = None, progress: Callable[[str, str, float], None] | None = None,
+                  step: Steps | None = None, version: Version | None = None) -> BuildResult:
+    """Build into a fresh version folder beside ``out`` (or into ``version``, which stays the caller's to discard)
+    and return it unpublished, still locked (``result.version``: give it to versions.publish or versions.discard).
+    On any failure the fresh folder is removed and ``out`` is untouched."""
     from .curate import validate_dataset
     from .shacl import format_text
 
-    step = Steps(progress)
+    step = step or Steps(progress)
     facts = checked_facts(facts_dir, sources_dir, reference)
     step("facts", f"read and checked {len(facts.sources)} sources, {sum(len(s.claims) for s in facts.sources.values())} "
                   f"claims, {len(facts.entities)} entities")
@@ -101,18 +124,24 @@ def run_build(facts_dir: Path, ontology_dir: Path, sources_dir: Path, reference:
     info = facts.dataset
     desc = DatasetDescription(info.version, info.title, info.description, info.license,
                               info.issued.isoformat() if info.issued else None)
-    target = new_version_dir(out)
+    own = version is None
+    version = new_version(out) if own else version
     try:
         flat_stats = {k: v for k, v in stats.items() if isinstance(v, int)}
         ordered = Ordered(dataset)
         step("dumps", "sorted the quads")
-        manifest = write_dumps(ordered, target, desc, flat_stats, progress=lambda name: step("dumps", f"wrote {name}"))
-        publish(target, out)
+
+        def wrote(names: str) -> None:
+            step("dumps", f"wrote {names}")
+            pause_point(f"build:dumps:{names.split(',')[0]}")
+
+        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote)
+        pause_point("build:written")
     except BaseException:
-        discard(target)
+        if own:
+            discard(version)
         raise
-    step("publish", f"published {out}")
-    return BuildResult(facts, dataset, manifest, out, report, step.times)
+    return BuildResult(facts, dataset, manifest, out, report, step.times, version)
 
 
 @click.command("build")
@@ -138,12 +167,21 @@ def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
         click.echo(f"[{time.perf_counter() - start:7.1f} s] {phase}: {message} ({seconds:.1f} s)", err=True)
 
     try:
-        result = run_build(facts_dir, ontology_dir, sources_dir, reference, out, shapes_dir,
-                           progress=show if progress else None)
+        with stoppable(), exclusive(out, waiting=lambda: click.echo(f"waiting for another mrkg build or add on {out}",
+                                                                       err=True)):
+            note = recover(out)
+            if note:
+                click.echo(note, err=True)
+            result = run_build(facts_dir, ontology_dir, sources_dir, reference, out, shapes_dir,
+                               progress=show if progress else None)
     except BuildError as exc:
         click.echo(str(exc), err=True)
         click.echo("build failed; the previous build/ is unchanged", err=True)
         sys.exit(1)
+    except (Terminated, KeyboardInterrupt) as exc:
+        click.echo(f"build {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}; the previous build/ is "
+                   "unchanged", err=True)
+        sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
     m = result.manifest
     click.echo(f"built mrkg {m['version']}: {sum(m['graphs'].values())} quads in {len(m['graphs'])} graphs, "
                f"{m['stats']['claims']} claims, {m['stats']['conflicts']} conflicts -> {out}/")

@@ -14,6 +14,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -24,8 +25,8 @@ from pathlib import Path
 
 import click
 import pyoxigraph as ox
-from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.namespace import PROV, RDF, RDFS, SKOS
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
 from .conflicts import add_conflicts, find_conflicts
@@ -37,9 +38,16 @@ from .rdf import QuadSet, add_claim, add_entities, add_ontology, add_source, cla
 from .shacl import (FACTS_FORMAT, MRKGSH_TEXT, Report, Result, Shapes, TripleIndex, format_json, format_text,
                     format_turtle, validate_graph, validate_intake, validate_store)
 from .sources import SourceText, read_sources
+from .transaction import FileChange, Terminated, begin, commit, deferred_signals, exclusive, pause_point, recover, stoppable
+from .versions import discard, new_version
 from .yamlfile import Map, load_yaml_file
 
 MAX_RDF_BYTES = 2_000_000
+# Per curator RDF file, checked while it is parsed: the work of validating grows with each (2 MB of ``[],`` are
+# 660,000 blank nodes; the intake shapes cost about 0.25 s per subject in pyshacl).
+MAX_RDF_TRIPLES = 50_000
+MAX_RDF_BLANK_NODES = 5_000
+MAX_RDF_SUBJECTS = 500
 RDF_FORMATS = {".ttl": "turtle", ".trig": "trig", ".nt": "nt"}
 ROLES = ("subject", "object", *(prop for prop, _ in ENTITY_QUALIFIERS.values()))
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2
@@ -77,6 +85,11 @@ class Context:
         facts, index = load_context_facts(facts_dir, cache_dir)
         return cls(facts_dir.resolve().parent, facts_dir, ontology_dir, sources_dir, shapes_dir, reference, facts,
                    read_sources(sources_dir), index, cache_dir)
+
+    def reloaded(self) -> "Context":
+        """The same context read again (after facts/ changed)."""
+        return Context.load(self.facts_dir, self.ontology_dir, self.sources_dir, self.shapes_dir,
+                            self.reference_path, self.cache_dir)
 
     def __post_init__(self) -> None:
         if self.index is None:
@@ -363,8 +376,29 @@ def _refuse_tags(text: str, name: str) -> None:
         return  # the facts reader reports syntax errors with their line
 
 
+OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "nt": ox.RdfFormat.N_TRIPLES}
+XSD_STRING, RDF_LANG_STRING = str(XSD.string), str(RDF.langString)
+
+
+def _rdflib_term(term, name: str) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        datatype = term.datatype.value
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=None if datatype == XSD_STRING else URIRef(datatype))
+    raise InputError(f"{name}: {type(term).__name__} terms (RDF-star) are not read")
+
+
 def _parse_rdf(path: Path, name: str, fmt: str) -> Graph:
-    """Turtle/TriG/N-Triples only, size-capped, UTF-8 without BOM. Parsing reads the file and nothing else."""
+    """Turtle/TriG/N-Triples only, size-capped, UTF-8 without BOM, within MAX_RDF_TRIPLES, MAX_RDF_BLANK_NODES and
+    MAX_RDF_SUBJECTS.
+
+    One parse, pyoxigraph's: it streams, so a file over a cap is refused as soon as the cap is reached, and it reads
+    the file and nothing else. Its triples become the rdflib graph that is validated (TriG: the union of its graphs)."""
     try:
         size = path.stat().st_size
         if size > MAX_RDF_BYTES:
@@ -380,19 +414,31 @@ def _parse_rdf(path: Path, name: str, fmt: str) -> Graph:
         line = raw[:exc.start].count(b"\n") + 1
         raise InputError(f"{name}:{line}: not valid UTF-8 text") from None
     graph = Graph()
+    blank: set[str] = set()
+    subjects: set = set()
+    parser = ox.parse(raw, format=OX_FORMATS[fmt], base_iri="https://w3id.org/mrkg/input/")
     try:
-        if fmt == "trig":
-            ds = Dataset()
-            ds.parse(data=text, format="trig", publicID="https://w3id.org/mrkg/input/")
-            for s, p, o, _ in ds.quads((None, None, None, None)):
-                graph.add((s, p, o))
-            for prefix, ns in ds.namespaces():
-                graph.bind(prefix, ns, override=True, replace=True)
-        else:
-            graph.parse(data=text, format=fmt, publicID="https://w3id.org/mrkg/input/")
-    except Exception as exc:  # rdflib raises many types; the curator needs one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"{name}: not valid {fmt}: {first[:300]}") from None
+        for count, quad in enumerate(parser, 1):
+            if count > MAX_RDF_TRIPLES:
+                raise InputError(f"{name}: more than {MAX_RDF_TRIPLES} triples; split the file")
+            if quad.subject not in subjects:
+                subjects.add(quad.subject)
+                if len(subjects) > MAX_RDF_SUBJECTS:
+                    raise InputError(f"{name}: more than {MAX_RDF_SUBJECTS} subjects; split the file")
+            for term in (quad.subject, quad.object):
+                if isinstance(term, ox.BlankNode) and term.value not in blank:
+                    blank.add(term.value)
+                    if len(blank) > MAX_RDF_BLANK_NODES:
+                        raise InputError(f"{name}: more than {MAX_RDF_BLANK_NODES} blank nodes; give the nodes IRIs "
+                                         "or split the file")
+            graph.add((_rdflib_term(quad.subject, name), URIRef(quad.predicate.value), _rdflib_term(quad.object, name)))
+    except SyntaxError as exc:
+        line = f":{exc.lineno}" if getattr(exc, "lineno", None) else ""
+        first = (str(exc.msg if hasattr(exc, "msg") else exc).strip().splitlines() or ["syntax error"])[0]
+        raise InputError(f"{name}{line}: not valid {fmt}: {first[:300]}") from None
+    for prefix, namespace in parser.prefixes.items():
+        if prefix:
+            graph.bind(prefix, namespace, override=True, replace=True)
     graph.rdf_text = text  # type: ignore[attr-defined]
     return graph
 
@@ -943,60 +989,75 @@ def render(report: Report, fmt: str, min_severity: str) -> str:
 
 
 def add_file(ctx: Context, path: Path, out: Path, *, replace_existing: bool = False) -> tuple[int, str, Report | None]:
-    """Validate ``path``; only if it conforms and a private build succeeds, install it in facts/ and rebuild ``out``.
+    """Validate ``path``; only if it conforms and the graph builds with it, install it in facts/ and publish that
+    build as ``out``, both at once (transaction.py): a kill at any moment leaves both as they were or both changed.
 
     Returns (exit code, message, report). On any failure facts/ and the published build are unchanged.
     """
-    from .build import BuildError, run_build
+    suffix = path.suffix.lower()
+    if suffix in RDF_FORMATS:  # before reading it: a large Turtle file need not be parsed to be refused
+        raise InputError(f"{ctx.rel(path)}: mrkg add takes a YAML facts file (facts/ is YAML); Turtle, TriG and "
+                         "N-Triples can be validated with mrkg validate")
+    with exclusive(out, waiting=lambda: print(f"waiting for another mrkg build or add on {out}", file=sys.stderr)):
+        note = recover(out)
+        if note:
+            ctx = ctx.reloaded()
+        code, message, report = _add_locked(ctx, path, out, replace_existing)
+    return code, f"{note}\n{message}" if note else message, report
+
+
+def _add_locked(ctx: Context, path: Path, out: Path, replace_existing: bool) -> tuple[int, str, Report | None]:
+    from .build import BuildError, build_version
 
     change = read_change(ctx, path)
-    if change.kind == "rdf":
-        raise InputError(f"{change.name}: mrkg add takes a YAML facts file (facts/ is YAML); Turtle, TriG and "
-                         "N-Triples can be validated with mrkg validate")
     dest = change.destination
     if dest.exists() and not replace_existing and dest.resolve() != path.resolve():
         raise InputError(f"{ctx.rel(dest)} exists: give --replace to replace it with {change.name}")
     report = validate_files(ctx, [path])
     if not report.conforms:
         return EXIT_VIOLATIONS, f"{change.name} does not conform; nothing was changed", report
+    pause_point("add:validated")
     data = path.read_bytes()
-    with tempfile.TemporaryDirectory(prefix="mrkg-add-") as tmp:
-        private_facts = Path(tmp) / "facts"
-        shutil.copytree(ctx.facts_dir, private_facts)
-        target = private_facts / dest.relative_to(ctx.facts_dir)
-        target.write_bytes(data)
+    facts_before = _facts_state(ctx.facts_dir)
+    version = new_version(out)
+    try:
+        # The new facts/ beside the old one, inside the version folder (so a killed add leaves nothing elsewhere).
+        private_facts = version.partial / ".facts" / ctx.facts_dir.name
+        shutil.copytree(ctx.facts_dir, private_facts, symlinks=True)
+        (private_facts / dest.relative_to(ctx.facts_dir)).write_bytes(data)
         try:
-            run_build(private_facts, ctx.ontology_dir, ctx.sources_dir, ctx.reference_path, Path(tmp) / "build",
-                      shapes_dir=ctx.shapes_dir)
+            build_version(private_facts, ctx.ontology_dir, ctx.sources_dir, ctx.reference_path, out,
+                          shapes_dir=ctx.shapes_dir, version=version)
         except BuildError as exc:
+            discard(version)
             return EXIT_VIOLATIONS, f"the graph with {change.name} does not build; nothing was changed:\n{exc}", report
-    previous = dest.read_bytes() if dest.exists() else None
-    _write_atomic(dest, data)
-    try:
-        run_build(ctx.facts_dir, ctx.ontology_dir, ctx.sources_dir, ctx.reference_path, out, shapes_dir=ctx.shapes_dir)
-    except BaseException as exc:
-        if previous is None:
-            dest.unlink(missing_ok=True)
-        else:
-            _write_atomic(dest, previous)
-        if isinstance(exc, BuildError):
-            return EXIT_VIOLATIONS, f"rebuild failed, {ctx.rel(dest)} restored; the published build is unchanged:\n{exc}", report
-        raise
-    return EXIT_CONFORMS, f"added {change.name} as {ctx.rel(dest)} and rebuilt {out}/", report
-
-
-def _write_atomic(dest: Path, data: bytes) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
+        shutil.rmtree(version.partial / ".facts")
+        pause_point("add:built")
+        if _facts_state(ctx.facts_dir) != facts_before:
+            raise InputError(f"{ctx.rel(ctx.facts_dir)} changed while mrkg add ran; nothing was changed: run it again")
+        journal = FileChange.of(dest, data, version.name)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        discard(version)
         raise
+    with deferred_signals() as noted:  # from the journal on, the change is made: finish it before any stop
+        begin(out, journal)
+        pause_point("add:journal")
+        commit(out, journal, version)
+    pause_point("add:done")
+    message = (f"added {change.name} as {ctx.rel(dest)} and published its build as {out}/ (a running mrkg serve "
+               "keeps serving the build it started with until it is restarted)")
+    if noted:
+        signame = signal.Signals(noted[0]).name
+        return 128 + noted[0], f"{message}; then stopped by {signame}", report
+    return EXIT_CONFORMS, message, report
+
+
+def _facts_state(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 # --- the commands -------------------------------------------------------------------------------------------
@@ -1063,12 +1124,17 @@ def add_command(file, facts_dir, ontology_dir, shapes_dir, sources_dir, referenc
     On any failure facts/ and the published build are unchanged. Exit 0 added, 1 refused, 2 unusable input.
     """
     try:
-        ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference,
-                           default_cache_dir() if cache else None)
-        code, message, report = add_file(ctx, file, out, replace_existing=replace_existing)
+        with stoppable():
+            ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference,
+                               default_cache_dir() if cache else None)
+            code, message, report = add_file(ctx, file, out, replace_existing=replace_existing)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNUSABLE)
+    except (Terminated, KeyboardInterrupt) as exc:
+        click.echo(f"mrkg add {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}; nothing was changed",
+                   err=True)
+        sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
     if report is not None and (report.results or fmt != "text"):
         click.echo(render(report, fmt, "Info"), nl=False)
     click.echo(message, err=code != EXIT_CONFORMS)

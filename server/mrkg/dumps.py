@@ -1,4 +1,4 @@
-"""Write the dumps byte-for-byte reproducibly, describe them (VoID, DCAT, checksums) and publish atomically."""
+"""Write the dumps byte-for-byte reproducibly and describe them (VoID, DCAT, checksums); versions.py publishes them."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import gzip
 import hashlib
 import io
 import json
-import os
-import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,37 +210,3 @@ def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDesc
     if progress:
         progress("void.ttl, SHA256SUMS, manifest.json")
     return manifest
-
-
-def versions_dir(out: Path) -> Path:
-    return out.parent / f".{out.name}-versions"
-
-
-def new_version_dir(out: Path) -> Path:
-    """A fresh, empty folder beside ``out`` to build into."""
-    store = versions_dir(out)
-    store.mkdir(parents=True, exist_ok=True)
-    path = store / f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-    path.mkdir()
-    return path
-
-
-def publish(version_dir: Path, out: Path, keep: int = 2) -> None:
-    """Point ``out`` (a symlink) at ``version_dir`` in one atomic rename; older versions beyond ``keep`` go."""
-    store = versions_dir(out)
-    if out.exists() and not out.is_symlink():
-        # A plain folder from elsewhere: keep it as an old version rather than delete it.
-        out.rename(store / f"previous-{time.monotonic_ns()}")
-    link = out.parent / f".{out.name}.link-{os.getpid()}"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    link.symlink_to(os.path.relpath(version_dir, out.parent), target_is_directory=True)
-    os.replace(link, out)
-    current = version_dir.resolve()
-    old = sorted((p for p in store.iterdir() if p.resolve() != current), key=lambda p: p.stat().st_mtime)
-    for path in old[:-keep] if keep else old:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def discard(version_dir: Path) -> None:
-    shutil.rmtree(version_dir, ignore_errors=True)

@@ -47,6 +47,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", 1_000_000, "Largest request body accepted (413 above).", int),
     Setting("max_query_chars", 100_000, "Longest query text accepted (400 above).", int),
     Setting("max_offset", 1_000_000, "Largest OFFSET accepted (400 above).", int),
+    Setting("max_query_groups", 256, "Opening brackets and braces ({, (, [ and \\u escapes) a query's text may hold, "
+            "counted before any parser runs (400 above): bounds the parsers' work and recursion.", int),
+    Setting("max_query_operators", 512, "Operators and pattern keywords (UNION, OPTIONAL, BIND, FILTER...) a query's "
+            "text may hold, counted before any parser runs (400 above).", int),
+    Setting("max_query_depth", 48, "Deepest nesting of groups, parenthesised expressions, paths and calls in the "
+            "parsed query (400 above): the engines' parsers and evaluators recurse, and pyoxigraph's overflows its "
+            "stack at a few thousand levels.", int),
+    Setting("max_query_patterns", 256, "Triple patterns a parsed query may hold (400 above).", int),
     Setting("executor", "auto", "Where queries are evaluated: inline (in the HTTP worker that received the query, "
             "which is stopped and replaced at the deadline; needs gunicorn, i.e. `mrkg serve`, and an engine that "
             "releases Python's GIL while it works), pool (in separate query worker processes: one round trip per "
@@ -61,8 +69,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("queries_dir", "queries", "Folder of the example queries (*.rq with '# title:' lines) shown in the UI."),
     Setting("worker_memory_mb", 2048, "Memory a process evaluating queries (a query worker, or an HTTP worker with the "
             "inline executor) may add to the loaded store before it is stopped (503); 0 = no limit.", int),
-    Setting("service_allowlist", "", "Space-separated endpoint IRIs SERVICE may call; empty (the default) refuses "
-            "every SERVICE, so the server makes no outbound requests."),
     Setting("access_log", True, "Write one JSON line per request to stderr.", _bool),
 )
 

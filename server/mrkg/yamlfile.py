@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.reader import Reader
 
+# The characters YAML 1.1 does not allow in a stream (PyYAML's own set).
+NON_PRINTABLE = Reader.NON_PRINTABLE
 MAX_BYTES = 2_000_000
 MAX_NODES = 200_000
 MAX_DEPTH = 40
@@ -104,6 +107,14 @@ def load_yaml_text(text: str, name: str) -> Any:
         raise FactsError(name, 0, f"file is larger than {MAX_BYTES} bytes")
     if text.startswith("\ufeff"):
         raise FactsError(name, 1, "file starts with a byte-order mark; save it as UTF-8 without BOM")
+    bad = NON_PRINTABLE.search(text)
+    if bad:
+        # PyYAML's reader refuses these too, but with an exception outside its marked errors and no line.
+        line = text.count("\n", 0, bad.start()) + 1
+        what = "a NUL character (UTF-16 or binary data?)" if bad.group() == "\0" else \
+            f"the control character U+{ord(bad.group()):04X}"
+        raise FactsError(name, line, f"{what} at column {bad.start() - text.rfind(chr(10), 0, bad.start())}: "
+                                     "facts files are plain UTF-8 text")
     loader = _Loader(text, name)
     try:
         node = loader.get_single_node()
@@ -121,6 +132,15 @@ def load_yaml_text(text: str, name: str) -> Any:
     return _convert(node, loader, name)
 
 
+def _utf16_without_bom(raw: bytes) -> bool:
+    """Text of the ASCII range in UTF-16 of either byte order: every other byte of its start NUL (decoded as UTF-8
+    it would pass, NULs and all)."""
+    head = raw[: min(len(raw), 64) // 2 * 2]
+    if len(head) < 4 or not head.strip(b"\0"):
+        return False
+    return not any(head[1::2]) or not any(head[0::2])
+
+
 def load_yaml_file(path: Path, name: str | None = None) -> Any:
     """Read and parse a facts file; unreadable, oversized or non-UTF-8 files raise FactsError."""
     name = name or str(path)
@@ -131,6 +151,8 @@ def load_yaml_file(path: Path, name: str | None = None) -> Any:
         raw = path.read_bytes()
     except OSError as exc:
         raise FactsError(name, 0, f"cannot read: {exc.strerror}") from None
+    if _utf16_without_bom(raw):
+        raise FactsError(name, 1, "file looks like UTF-16 text without a byte-order mark; save it as UTF-8")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

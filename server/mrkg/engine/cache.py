@@ -1,16 +1,17 @@
-"""A result cache: complete answers kept in memory, keyed by normalised query, format and dataset version.
+"""A result cache: complete answers kept in memory, keyed by the canonical query, format and dataset version.
 
 Endpoints see the same queries again and again (example queries, pages, dashboards). An answer is kept only
 when it is complete: status 200 and not cut at the row limit; errors, refusals and timeouts (which raise) are
-never kept. The key holds everything the answer depends on: the query text with comments and insignificant
-whitespace removed, the Accept header and format= parameter, the protocol graphs, the base IRI, and the
-dataset version (the build's dataset_sha256), so a new build never serves an old answer. The cache is
-bounded by bytes (least recently used answers go first); each HTTP worker process has its own.
+never kept. The key holds everything the answer depends on: the canonical text of the guard's parse (the very
+text the engine evaluates, engine/canonical.py: comments and layout are gone because the parser dropped them,
+not because a second, hand-written reader guessed where they end), the Accept header and format= parameter,
+the protocol graphs, the base IRI, and the dataset version (the build's dataset_sha256), so a new build never
+serves an old answer. The cache is bounded by bytes (least recently used answers go first); each HTTP worker
+process has its own.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
@@ -20,66 +21,6 @@ from .runner import Answer, Job
 
 CACHE_HEADER = "MRKG-Cache"
 ENTRY_OVERHEAD = 256  # bytes a key and an Answer cost beyond the body, roughly
-_IRIREF = re.compile(r'<[^<>"{}|^`\\\x00-\x20]*>')
-_SPACE = " \t\r\n"
-
-
-def normalize_query(text: str) -> str:
-    """``text`` without comments, with each run of whitespace outside strings and IRIs made one space."""
-    out: list[str] = []
-    i, n = 0, len(text)
-    pending_space = False
-    while i < n:
-        c = text[i]
-        if c in _SPACE:
-            pending_space = True
-            i += 1
-            continue
-        if c == "#":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            pending_space = True
-            continue
-        if pending_space and out:
-            out.append(" ")
-        pending_space = False
-        if c in "'\"":
-            quote = c * 3 if text.startswith(c * 3, i) else c
-            j = i + len(quote)
-            while j < n and not text.startswith(quote, j):
-                j += 2 if text[j] == "\\" else 1
-            j = min(n, j + len(quote))
-            out.append(text[i:j])
-            i = j
-        elif c == "<":
-            match = _IRIREF.match(text, i)
-            end = match.end() if match else i + 1  # otherwise the less-than operator
-            out.append(text[i:end])
-            i = end
-        elif c == "\\":  # an escaped character in a prefixed name (PN_LOCAL_ESC), e.g. ex:a\#b
-            out.append(text[i:i + 2])
-            i += 2
-        else:
-            out.append(c)
-            i += 1
-    return "".join(out)
-
-
-_NORMALIZED: dict[str, str] = {}
-
-
-def _normalized(text: str) -> str:
-    """``normalize_query(text)``, remembered for short texts: the same few queries come again and again."""
-    if len(text) > 8192:
-        return normalize_query(text)
-    found = _NORMALIZED.get(text)
-    if found is None:
-        if len(_NORMALIZED) >= 1024:
-            _NORMALIZED.clear()
-        found = _NORMALIZED[text] = normalize_query(text)
-    return found
-
-
 class ResultCache:
     """A least-recently-used map of complete answers, at most ``max_bytes`` of them in all."""
 
@@ -98,16 +39,17 @@ class ResultCache:
         return len(self._entries)
 
     @staticmethod
-    def key(job: Job, version: str) -> tuple:
-        return (_normalized(job.query), (job.accept or "").replace(" ", ""), job.format or "",
+    def key(job: Job, canonical: str, version: str) -> tuple:
+        """``canonical``: the guard's canonical text of ``job.query`` (GuardedQuery.text)."""
+        return (canonical, (job.accept or "").replace(" ", ""), job.format or "",
                 tuple(job.default_graphs or ()), tuple(job.named_graphs or ()), job.base or "", version)
 
     @staticmethod
     def _size(key: tuple, answer: Answer) -> int:
         return len(answer.body) + len(key[0]) + len(key[1]) + ENTRY_OVERHEAD
 
-    def get(self, job: Job, version: str) -> Answer | None:
-        key = self.key(job, version)
+    def get(self, job: Job, canonical: str, version: str) -> Answer | None:
+        key = self.key(job, canonical, version)
         with self._lock:
             answer = self._entries.get(key)
             if answer is None:
@@ -117,11 +59,11 @@ class ResultCache:
             self.hits += 1
         return replace(answer, headers={**answer.headers, CACHE_HEADER: "hit"})
 
-    def put(self, job: Job, version: str, answer: Answer) -> bool:
+    def put(self, job: Job, canonical: str, version: str, answer: Answer) -> bool:
         """Keep ``answer`` if it is complete and small enough; True when kept."""
         if answer.status != 200 or answer.truncated:
             return False
-        key = self.key(job, version)
+        key = self.key(job, canonical, version)
         size = self._size(key, answer)
         if size > self.max_entry_bytes:
             return False
@@ -137,13 +79,14 @@ class ResultCache:
                 self.bytes -= self._size(old_key, old_answer)
         return True
 
-    def run(self, job: Job, version: str, compute: Callable[[Job], Answer]) -> Answer:
-        """The cached answer to ``job`` for dataset ``version``, or ``compute(job)`` (kept when complete)."""
-        cached = self.get(job, version)
+    def run(self, job: Job, canonical: str, version: str, compute: Callable[[Job], Answer]) -> Answer:
+        """The cached answer to ``job`` (whose canonical text is ``canonical``) for dataset ``version``, or
+        ``compute(job)`` (kept when complete)."""
+        cached = self.get(job, canonical, version)
         if cached is not None:
             return cached
         answer = compute(job)  # errors raised here (timeouts, busy workers) are never cached
-        self.put(job, version, answer)
+        self.put(job, canonical, version, answer)
         answer.headers[CACHE_HEADER] = "miss"
         return answer
 

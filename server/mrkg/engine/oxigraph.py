@@ -70,7 +70,8 @@ class OxigraphBackend(Backend):
         return len(self.store)
 
     def evaluate(self, query: GuardedQuery, dataset: DatasetSpec | None, prefixes: dict[str, str]) -> Outcome:
-        options: dict = {"base_iri": query.base, "prefixes": prefixes}
+        # query.text is the guard's canonical text: full IRIs and its own BASE, so no prefixes are passed.
+        options: dict = {"base_iri": query.base}
         if dataset is None:
             options["use_default_graph_as_union"] = True
         else:
@@ -79,8 +80,11 @@ class OxigraphBackend(Backend):
             options["named_graphs"] = [NamedNode(g) for g in dataset.named]
         try:
             result = self.store.query(query.text, **options)
-        except SyntaxError as exc:
-            raise QueryError(400, f"Query syntax error: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        except SyntaxError as exc:  # what rdflib's parser accepts and oxigraph's refuses (e.g. an ungrouped variable)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            shown = query.text if len(query.text) <= 400 else query.text[:400] + "..."
+            raise QueryError(400, f"Query error: {first} (positions are in the query as the endpoint rewrote it: "
+                                  f"{shown})") from None
         if query.form == "ASK":
             return bool(result)
         if query.form == "SELECT":

@@ -7,9 +7,13 @@ Threads cannot be stopped and pyoxigraph has no cancellation, so every query run
            └─ worker × size: accept() on one Unix socket, run one query at a time
 
 Workers are forked from the zygote, so the store is shared copy-on-write and a replacement costs a fork,
-not a reload. A client (any thread of any process forked from the owner, e.g. gunicorn's HTTP workers)
-connects to the socket; an idle worker accepts, says its pid, reads the job, answers, and waits for the
-client to hang up before accepting the next one — so a kill sent for a late query can only hit that query.
+not a reload. The zygote walls itself off from the network (sandbox.py) before it forks any worker, so every
+worker is born inside the wall; ``start`` returns only once the zygote says the wall stands, and raises
+SandboxError (and no pool runs) when it cannot be installed.
+
+A client (any thread of any process forked from the owner, e.g. gunicorn's HTTP workers) connects to the
+socket; an idle worker accepts, says its pid, reads the job, answers, and waits for the client to hang up
+before accepting the next one — so a kill sent for a late query can only hit that query.
 At the deadline the client SIGKILLs the worker and answers 503. The number of workers bounds how many
 queries run at once; while one worker is stuck on a hostile query, the others keep answering.
 A worker also arms SIGALRM (default action: terminate) a little after the deadline, in case its client is gone.
@@ -32,6 +36,7 @@ from typing import Callable
 
 from .errors import BusyError, EngineError, QueryTimeoutError
 from .runner import Answer, Job, Runner
+from .sandbox import SandboxError, wall_off_network
 
 _LEN = struct.Struct("!I")
 GRACE_SECONDS = 2.0  # the worker's own alarm fires this long after the client's deadline
@@ -96,6 +101,10 @@ class WorkerPool:
     # --- owner side -----------------------------------------------------------------------------
 
     def start(self) -> "WorkerPool":
+        # The backend gets ready to be forked (e.g. the remote engine starts its forwarder: the workers' one way out).
+        before_fork = getattr(getattr(self.runner, "backend", None), "before_fork", None)
+        if before_fork is not None:
+            before_fork()
         self._dir = tempfile.mkdtemp(prefix="mrkg-pool-")
         os.chmod(self._dir, 0o700)
         self.path = os.path.join(self._dir, "q.sock")
@@ -103,16 +112,26 @@ class WorkerPool:
         listener.bind(self.path)
         listener.listen(128)
         self.owner_pid = os.getpid()
+        ready_read, ready_write = os.pipe()
         pid = os.fork()
         if pid == 0:  # zygote
             code = 0
             try:
-                self._zygote(listener)
+                os.close(ready_read)
+                self._zygote(listener, ready_write)
             except BaseException:  # noqa: BLE001 - a forked child must never return into the caller's code
                 code = 1
             finally:
                 os._exit(code)
         listener.close()
+        os.close(ready_write)
+        with os.fdopen(ready_read, "rb") as ready:
+            report = ready.read().decode("utf-8", "replace")  # "ok", or why the wall failed, then end of file
+        if report != "ok":
+            os.waitpid(pid, 0)
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise SandboxError(f"The query workers cannot wall off the network, so none will run: "
+                               f"{report or 'the zygote died'}.")
         self.zygote_pid = pid
         atexit.register(self.close)
         return self
@@ -141,8 +160,15 @@ class WorkerPool:
 
     # --- zygote and workers ------------------------------------------------------------------------
 
-    def _zygote(self, listener: socket.socket) -> None:
+    def _zygote(self, listener: socket.socket, ready: int) -> None:
         _die_with_parent(self.owner_pid)
+        try:
+            wall_off_network()  # before any worker exists: each one is forked inside the wall
+        except SandboxError as exc:
+            os.write(ready, str(exc).encode("utf-8"))
+            return
+        os.write(ready, b"ok")
+        os.close(ready)
         zygote = os.getpid()
         children: set[int] = set()
 

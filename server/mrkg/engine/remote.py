@@ -8,6 +8,12 @@ FROM NAMED clauses are taken out of the text sent (the protocol parameters carry
 otherwise merge the two). The client makes no other requests: no redirects, no proxies, one URL. Its socket
 timeout is the query time limit; the worker deadline (pool.py) stops it in any case.
 
+The processes that evaluate queries cannot open network sockets (sandbox.py), so before they are forked
+(``before_fork``) the backend starts a ``sandbox.Forwarder`` to the endpoint's host and port, and from then on
+every request goes over that forwarder's private Unix socket (TLS, for https, still end to end with the store):
+the configured store is the only address these processes can reach. The store evaluates queries on its own, so
+it must not federate either: see the README (Safety).
+
 The dataset's graphs are the ones it is given (``graphs``: the build's manifest lists them), or else every
 graph the store holds except the store's own (Virtuoso keeps its metadata in graphs of its own: STORE_GRAPHS).
 When the store holds any graph outside the dataset, every query names the dataset explicitly (its graphs as
@@ -27,8 +33,11 @@ named, which is every query when Virtuoso holds graphs outside the dataset (test
 
 from __future__ import annotations
 
+import functools
+import http.client
 import json
 import re
+import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -40,6 +49,7 @@ import pyoxigraph as ox
 from .base import Backend, DatasetSpec, Outcome, check_loadable
 from .errors import ConfigurationError, EngineError, QueryError, QueryTimeoutError
 from .guard import GuardedQuery
+from .sandbox import Forwarder
 
 # A graph IRI no store holds: it stands for "an unknown graph", which is empty (a urn: is never dereferenced).
 EMPTY_GRAPH = "urn:mrkg:empty-graph"
@@ -62,6 +72,58 @@ MALFORMED = "The remote SPARQL endpoint's answer was cut short or malformed."
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D401, ARG002
         return None  # a redirect is answered as the error it is, never followed to another host
+
+
+def _unix_socket(path: str, timeout) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # noqa: SLF001 - the sentinel urllib passes for "no timeout"
+        sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class _ForwardedHTTP(http.client.HTTPConnection):
+    """HTTP to the endpoint, over the forwarder's Unix socket (the Host header and URL are the endpoint's)."""
+
+    def __init__(self, *args, via: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.via = via
+
+    def connect(self) -> None:
+        self.sock = _unix_socket(self.via, self.timeout)
+
+
+class _ForwardedHTTPS(http.client.HTTPSConnection):
+    """HTTPS to the endpoint over the forwarder's Unix socket: TLS (certificate and host name checked) end to end."""
+
+    def __init__(self, *args, via: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.via = via
+
+    def connect(self) -> None:
+        self.sock = self._context.wrap_socket(_unix_socket(self.via, self.timeout), server_hostname=self.host)
+
+
+class _ForwardedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, via: str) -> None:
+        super().__init__()
+        self.via = via
+
+    def http_open(self, req):
+        return self.do_open(functools.partial(_ForwardedHTTP, via=self.via), req)
+
+
+class _ForwardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, via: str) -> None:
+        super().__init__()
+        self.via = via
+
+    def https_open(self, req):
+        return self.do_open(functools.partial(_ForwardedHTTPS, via=self.via), req, context=self._context)
 
 
 def _first_line(data: bytes) -> str:
@@ -90,6 +152,29 @@ class RemoteBackend(Backend):
         self._graphs: list[str] | None = None
         self._confined = False  # the store holds graphs outside the dataset: every query names the dataset
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+        self._forwarder: Forwarder | None = None
+
+    # --- the way out of the network wall ------------------------------------------------------------------
+
+    def before_fork(self) -> None:
+        """Start the forwarder to the endpoint (once) and send every request through it from now on."""
+        if self._forwarder is not None:
+            return
+        parts = urllib.parse.urlsplit(self.endpoint)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._forwarder = Forwarder(parts.hostname, port).start()
+        via = self._forwarder.path
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect(),
+                                                   _ForwardedHTTPHandler(via), _ForwardedHTTPSHandler(via))
+
+    @property
+    def forwarder(self) -> Forwarder | None:
+        return self._forwarder
+
+    def close(self) -> None:
+        """Stop the forwarder (only in the process that started it)."""
+        if self._forwarder is not None:
+            self._forwarder.close()
 
     # --- the protocol client ------------------------------------------------------------------------
 
@@ -175,10 +260,9 @@ class RemoteBackend(Backend):
         return int(rows[0][0].value) if rows else 0
 
     def evaluate(self, query: GuardedQuery, dataset: DatasetSpec | None, prefixes: dict[str, str]) -> Outcome:
-        text = query.text
-        if query.from_graphs or query.from_named:  # the dataset goes as protocol parameters, and only there
-            text = without_dataset_clause(text, len(query.from_graphs) + len(query.from_named))
-        text = _prologue(query.base, prefixes) + text
+        # The canonical text of the guard's parse (engine/canonical.py): full IRIs, its own BASE, and no dataset
+        # clause (the dataset goes as protocol parameters, and only there).
+        text = query.without_dataset or query.text
         dataset = self._dataset(dataset)
         if query.form in {"SELECT", "ASK"}:
             body, cut = self._post(text, RESULTS_JSON, dataset)
@@ -203,45 +287,6 @@ def _within(items: list, cut: int | None) -> Iterator:
     if cut is not None and len(items) >= cut:
         raise EngineError(502, f"The remote SPARQL endpoint cut the answer at its own row limit ({cut} rows; "
                                "Virtuoso's ResultSetMaxRows): raise that limit above mrkg's max_rows.")
-
-
-def _prologue(base: str | None, prefixes: dict[str, str]) -> str:
-    """The endpoint's base IRI and default prefixes, declared ahead of the query (its own declarations win)."""
-    lines = [f"BASE <{base}>"] if base else []
-    lines += [f"PREFIX {name}: <{iri}>" for name, iri in prefixes.items()]
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-# --- taking FROM / FROM NAMED out of a query's text ------------------------------------------------------
-
-_IRI = r"<[^<>\"{}|^`\\\x00-\x20]*>"
-_TOKENS = re.compile(
-    r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''  # long strings
-    r'|"(?:[^"\\\n\r]|\\.)*"|\'(?:[^\'\\\n\r]|\\.)*\''  # strings
-    rf'|{_IRI}|#[^\n\r]*|\s+)'  # IRIs, comments, white space
-    r'|(?P<word>[^\s{}()<>\[\],;"\'#]+)'  # keywords, names, variables, numbers
-    r'|(?P<char>.)', re.DOTALL)
-_GAP = r"(?:\s|#[^\n\r]*)*"  # white space and comments between the tokens of one clause
-_CLAUSE_REST = re.compile(rf"{_GAP}(?:NAMED(?![^\s<#]){_GAP})?(?:{_IRI}|[^\s{{}}()<>\[\],;\"'#]+)", re.IGNORECASE)
-
-
-def without_dataset_clause(text: str, expected: int) -> str:
-    """``text`` without its FROM / FROM NAMED clauses (the query parsed: FROM outside strings, IRIs, comments and
-    names is the keyword); ``expected`` is how many the parser found, and anything else is refused."""
-    kept, position, found = [], 0, 0
-    for token in _TOKENS.finditer(text):
-        if token.start() < position:
-            continue
-        if token.lastgroup == "word" and token.group().upper() == "FROM":
-            rest = _CLAUSE_REST.match(text, token.end())
-            if rest is None:
-                break
-            kept.append(text[position:token.start()] + " ")
-            position = rest.end()
-            found += 1
-    if found != expected:
-        raise EngineError(500, "Could not separate the query's FROM / FROM NAMED clauses from its text.")
-    return "".join(kept) + text[position:]
 
 
 # --- SPARQL 1.1 Query Results JSON, as stores really write it ------------------------------------------------

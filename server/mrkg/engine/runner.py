@@ -60,6 +60,11 @@ def dataset_for(job: Job, from_graphs: list[str], from_named: list[str]) -> Data
     return None
 
 
+def _clip(text: str | None, limit: int = 100) -> str | None:
+    """What a client sent, cut short for an error message: an answer never echoes a whole header or parameter."""
+    return text if text is None or len(text) <= limit else text[:limit] + "…"
+
+
 class Runner:
     def __init__(self, backend: Backend, *, limits: Limits, prefixes: dict[str, str], max_rows: int) -> None:
         self.backend = backend
@@ -82,12 +87,12 @@ class Runner:
 
     def _run(self, job: Job) -> Answer:
         if job.format and job.format.strip().lower() not in ALL_FORMAT_NAMES:
-            raise QueryError(400, f"Unknown format {job.format!r}.")
+            raise QueryError(400, f"Unknown format {_clip(job.format)!r}.")
         query = self.guard.check(job.query, job.base)
         formats = formats_for(query.form)
         picked = choose(job.accept, job.format, formats)
         if picked is None:
-            asked = f"format={job.format}" if job.format else f"Accept: {job.accept}"
+            asked = f"format={job.format}" if job.format else f"Accept: {_clip(job.accept)}"
             raise QueryError(406, f"No acceptable format for a {query.form} result ({asked}); "
                                   f"available: {describe_choices(formats)}.")
         fmt, media_type = picked

@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var config = JSON.parse(document.getElementById("mrkg-config").textContent);
+  // The server names the endpoint by its path; the address is the one this page was loaded from.
+  var endpoint = new URL(config.endpoint, window.location.href).href;
   var select = document.getElementById("example");
   var description = document.getElementById("example-description");
   var loadButton = document.getElementById("load-example");
@@ -18,10 +20,10 @@
     // YASGUI edits and runs queries; results the server rendered for a ?query= link stay below it.
     document.getElementById("plain-editor").hidden = true;
     var yasgui = new window.Yasgui(document.getElementById("yasgui"), {
-      requestConfig: { endpoint: config.endpoint, method: "POST" },
+      requestConfig: { endpoint: endpoint, method: "POST" },
       copyEndpointOnNewTab: false,
       persistenceId: null,
-      endpointCatalogueOptions: { getData: function () { return [{ endpoint: config.endpoint }]; } },
+      endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
       yasqe: { autocompleters: ["variables"], value: textarea.value },
       yasr: { prefixes: config.prefixes }
     });

@@ -7,10 +7,10 @@ import hashlib
 import json
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, current_app, g, request
 
@@ -18,12 +18,13 @@ from .. import settings as settings_module
 from ..engine import ConfigurationError, backend_class, backend_for_store
 from ..engine.base import Backend
 from ..engine.cache import ResultCache
-from ..engine.guard import Limits
+from ..engine.guard import GuardedQuery, Limits
 from ..engine.errors import EngineError
 from ..engine.pool import WorkerPool
 from ..engine.runner import Answer, Job, Runner
 from ..engine.watchdog import LateAnswer, Watchdog
 from ..namespaces import PREFIXES
+from ..versions import hold
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 PREFIX_MAP: dict[str, str] = {name: str(ns) for name, ns in PREFIXES.items()}
@@ -64,24 +65,25 @@ class Service:
     def run(self, job: Job) -> Answer:
         """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit.
 
-        The inline executor needs to answer the client itself at the deadline (through gunicorn's socket), since
-        it then ends the process evaluating the query (see engine/watchdog.py).
+        The guard runs first (its verdict is cached per query text): the result cache is keyed on the canonical
+        text it renders, the text the engine evaluates. The inline executor needs to answer the client itself at
+        the deadline (through gunicorn's socket), since it then ends the process evaluating the query (see
+        engine/watchdog.py); the guard's own parse runs under that deadline too.
         """
-        if self.pool is not None:
-            compute = self.pool.run
-        else:
-            answer_late = late_answerer(self)
-            if answer_late is None:
-                raise EngineError(500, "The inline query executor needs gunicorn (`mrkg serve`); under another "
-                                       "WSGI server set executor=pool.")
+        if self.pool is not None:  # the worker gets the canonical text (it checks it again: it reads back the same)
+            return self._checked_and_cached(job, lambda query: self.pool.run(replace(job, query=query.text)))
+        answer_late = late_answerer(self)
+        if answer_late is None:
+            raise EngineError(500, "The inline query executor needs gunicorn (`mrkg serve`); under another "
+                                   "WSGI server set executor=pool.")
+        with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
+            return self._checked_and_cached(job, lambda query: self.runner.run(job))
 
-
-            def compute(job: Job) -> Answer:
-                with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
-                    return self.runner.run(job)
+    def _checked_and_cached(self, job: Job, compute: Callable[[GuardedQuery], Answer]) -> Answer:
+        query = self.runner.guard.check(job.query, job.base)  # QueryError (400/403) goes to the client as is
         if self.cache is None:
-            return compute(job)
-        return self.cache.run(job, self.release.sha256, compute)
+            return compute(query)
+        return self.cache.run(job, query.text, self.release.sha256, lambda _job: compute(query))
 
     def alive(self) -> bool:
         return self.pool.alive() if self.pool is not None else self.watchdog.doomed_at is None
@@ -89,6 +91,9 @@ class Service:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
+        close_backend = getattr(self.backend, "close", None)  # e.g. the remote engine's forwarder
+        if close_backend is not None:
+            close_backend()
 
 
 def service() -> Service:
@@ -107,12 +112,13 @@ def late_answerer(svc: "Service") -> LateAnswer | None:
     extra = g.get("log_extra", {})
 
     def answer(status: int, message: str) -> None:
-        from .ops import EXPOSED, VERSION_HEADER, access_log
+        from .ops import EXPOSED, SECURITY_HEADERS, VERSION_HEADER, access_log
 
         body = (message.rstrip("\n") + "\n").encode("utf-8")
         headers = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/plain; charset=utf-8",
                    f"Content-Length: {len(body)}", "Connection: close", "Retry-After: 1", "Vary: Accept",
-                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}"]
+                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}",
+                   *(f"{name}: {value}" for name, value in SECURITY_HEADERS.items())]
         if svc.settings["cors"]:
             headers += ["Access-Control-Allow-Origin: *", f"Access-Control-Expose-Headers: {EXPOSED}"]
         try:
@@ -145,6 +151,10 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("max_body_bytes", values["max_body_bytes"] >= 1024, "at least 1024"),
         ("max_query_chars", values["max_query_chars"] >= 100, "at least 100"),
         ("max_offset", values["max_offset"] >= 0, "0 or more"),
+        ("max_query_groups", values["max_query_groups"] >= 8, "at least 8"),
+        ("max_query_operators", values["max_query_operators"] >= 8, "at least 8"),
+        ("max_query_depth", 4 <= values["max_query_depth"] <= 512, "from 4 to 512 (the engines recurse)"),
+        ("max_query_patterns", values["max_query_patterns"] >= 1, "at least 1"),
         ("workers", values["workers"] >= 1, "at least 1"),
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
         ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
@@ -199,16 +209,17 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     Call it in a single-threaded process (it forks the query workers), e.g. gunicorn's master with preload.
     """
     values, flask_config = _settings(config)
-    folder = Path(values["build_dir"]).resolve()  # build/ is a symlink swapped by rebuilds: pin this one
+    # build/ is a symlink swapped by rebuilds: pin the version it names now, held so that no build prunes it
+    folder = hold(Path(values["build_dir"]))
     if store is None and values["store"] == "remote":  # the data lives in another endpoint; build/ names its version
         store = backend_class("remote")(values["remote_endpoint"], timeout=float(values["query_timeout"]))
     if store is not None:
         backend = backend_for_store(store)
     else:
         backend = _load_build(values["store"], folder, values["store_dir"])
-    allow = frozenset(values["service_allowlist"].split()) if isinstance(values["service_allowlist"], str) \
-        else frozenset(values["service_allowlist"])
-    limits = Limits(values["max_query_chars"], values["max_offset"], allow)
+    limits = Limits(max_query_chars=values["max_query_chars"], max_query_groups=values["max_query_groups"],
+                    max_query_operators=values["max_query_operators"], max_query_depth=values["max_query_depth"],
+                    max_query_patterns=values["max_query_patterns"], max_offset=values["max_offset"])
     runner = Runner(backend, limits=limits, prefixes=PREFIX_MAP, max_rows=values["max_rows"])
     graphs = _graph_counts(runner)
     release = _release(folder if folder.is_dir() else None, backend)

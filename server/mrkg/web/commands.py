@@ -48,6 +48,33 @@ def gunicorn_options(values: dict) -> dict:
     }
 
 
+def sandbox_hooks() -> dict:
+    """The network wall's gunicorn hook: each HTTP worker walls itself off (engine/sandbox.py) right after the fork,
+    before it accepts a connection or starts a thread; one that cannot exits with gunicorn's boot-error code, which
+    stops the whole server."""
+    def post_fork(arbiter, worker) -> None:  # noqa: ARG001
+        from ..engine import sandbox
+
+        sandbox.enforce(f"HTTP worker {os.getpid()}", exit_code=arbiter.WORKER_BOOT_ERROR)
+
+    return {"post_fork": post_fork}
+
+
+def serve_options(values: dict, app) -> dict:
+    """Every gunicorn setting `mrkg serve` runs ``app`` (made by create_app(values)) with, hooks included: the
+    tests start gunicorn with exactly these."""
+    options = gunicorn_options(values)
+    watchdog = app.extensions["mrkg"].watchdog
+    if watchdog is not None:  # inline executor (engine/watchdog.py)
+        def post_worker_init(worker) -> None:  # the count of open connections (gthread's own)
+            watchdog.open_connections = lambda: getattr(worker, "nr_conns", None)
+
+        options["post_worker_init"] = post_worker_init
+        options["worker_exit"] = lambda arbiter, worker: watchdog.release()
+    options.update(sandbox_hooks())
+    return options
+
+
 @click.command("serve")
 @click.option("--host", default=None, help="Address to bind (default: the host setting, 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to listen on (default: the port setting, 8000).")
@@ -55,7 +82,7 @@ def serve_command(host: str | None, port: int | None) -> None:
     """Serve the endpoint, query UI, downloads and pages with gunicorn (settings: `mrkg settings`)."""
     from gunicorn.app.base import BaseApplication
 
-    from ..engine import ConfigurationError
+    from ..engine import ConfigurationError, sandbox
     from . import create_app
 
     values = _environment_settings()
@@ -64,27 +91,22 @@ def serve_command(host: str | None, port: int | None) -> None:
     if port:
         values["port"] = port
     try:
+        walls = sandbox.check()  # no wall here: no server (the workers would refuse to evaluate queries anyway)
         app = create_app(values)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            for key, value in gunicorn_options(values).items():
+            for key, value in serve_options(values, app).items():
                 self.cfg.set(key, value)
-            watchdog = app.extensions["mrkg"].watchdog
-            if watchdog is not None:  # inline executor (engine/watchdog.py)
-                def post_worker_init(worker) -> None:  # the count of open connections (gthread's own)
-                    watchdog.open_connections = lambda: getattr(worker, "nr_conns", None)
-
-                self.cfg.set("post_worker_init", post_worker_init)
-                self.cfg.set("worker_exit", lambda arbiter, worker: watchdog.release())
 
         def load(self):
             return app
 
     click.echo(f"mrkg: serving {values['build_dir']} with the {values['store']} engine on "
-               f"http://{values['host']}:{values['port']}/", err=True)
+               f"http://{values['host']}:{values['port']}/ (query processes walled off from the network: "
+               f"{' + '.join(walls)})", err=True)
     Server().run()
 
 

@@ -73,7 +73,8 @@ def _graph_list(params: MultiDict, name: str) -> list[str] | None:
     values = params.getlist(name)
     for value in values:
         if not ABSOLUTE_IRI.fullmatch(value):
-            raise ProtocolError(400, f"{name} must be an absolute IRI, got {value!r}.")
+            shown = value if len(value) <= 100 else value[:100] + "…"  # never echo a whole parameter
+            raise ProtocolError(400, f"{name} must be an absolute IRI, got {shown!r}.")
     return values or None
 
 

@@ -4,9 +4,10 @@ without JavaScript) a plain form that runs the query on the server and shows a r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
 from ..engine import EngineError
 from ..engine.runner import Job
@@ -61,10 +62,17 @@ def _cell(term: dict | None) -> dict:
     return {"text": value + suffix}
 
 
-def local_href(iri: str) -> str:
+WEB_LINK = re.compile(r"https?://", re.IGNORECASE)
+
+
+def local_href(iri: str) -> str | None:
+    """Where a link to ``iri`` goes: our own page for an IRI of the dataset, the IRI itself for an http(s) one, and
+    None (shown as text, not a link) for any other scheme: a query can mint ``IRI("javascript:...")``."""
     from ..namespaces import BASE
 
-    return "/" + iri[len(BASE):] if iri.startswith(BASE) else iri
+    if iri.startswith(BASE) and not iri[len(BASE):].startswith(("/", "\\")):  # "//host" would leave the site
+        return "/" + iri[len(BASE):]
+    return iri if WEB_LINK.match(iri) else None
 
 
 def run_for_page(query: str) -> dict:
@@ -96,7 +104,8 @@ def index() -> Response:
     if loading:
         query = next((e["query"] for e in examples if e["name"] == chosen), query)
     result = run_for_page(query) if query and not loading else None
-    config = {"endpoint": request.host_url + "sparql", "prefixes": PREFIX_MAP, "prefixBlock": prefix_block(),
+    # Relative (the page's script resolves it against its own address): never built from the client's Host header.
+    config = {"endpoint": url_for("sparql.sparql"), "prefixes": PREFIX_MAP, "prefixBlock": prefix_block(),
               "examples": examples}
     html = render_template("index.html", svc=svc, examples=examples, chosen=chosen,
                            query=query if query is not None else prefix_block() + "\nSELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
