@@ -156,9 +156,41 @@ def test_get_sparql_cache_off(make_app):
     assert response.status_code == 200 and CACHE_HEADER not in response.headers
 
 
-def test_new_build_version_misses(make_app):
-    app = make_app()
-    client, service = app.test_client(), app.extensions["mrkg"]
-    client.get("/sparql", query_string={"query": "ASK {}"})
-    service.release.sha256 = "0" * 64  # what a new build would bring
-    assert client.get("/sparql", query_string={"query": "ASK {}"}).headers[CACHE_HEADER] == "miss"
+def test_new_build_version_misses(tmp_path, sources_dir, reference_tsv):
+    """Two real builds into one build/ (the second from a copy of the facts without source 004): the app started
+    on the first keeps answering from its own build, from the cache; an app started on the second, even holding
+    the first one's cache, misses and answers from the new data."""
+    import shutil
+
+    from conftest import REPO
+
+    from mrkg.build import run_build
+    from mrkg.web import create_app
+
+    facts, out = tmp_path / "facts", tmp_path / "build"
+    shutil.copytree(REPO / "facts", facts)
+    run_build(facts, REPO / "ontology", sources_dir, reference_tsv, out)
+    count = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?claim a mrkg:Claim }"}
+    apps = []
+    try:
+        apps.append(create_app({"TESTING": True, **endpoint_settings(out, "oxigraph", executor="pool")}))
+        first = apps[0].test_client()
+        before = first.get("/sparql", query_string=count)
+        assert before.headers[CACHE_HEADER] == "miss"
+        (facts / "sources" / "004.yaml").unlink()  # a copy: facts/ itself is never changed
+        run_build(facts, REPO / "ontology", sources_dir, reference_tsv, out)
+
+        again = first.get("/sparql", query_string=count)
+        assert again.headers[CACHE_HEADER] == "hit" and again.data == before.data
+        assert again.headers["ETag"] == before.headers["ETag"]  # the ETag carries the build it came from
+
+        apps.append(create_app({"TESTING": True, **endpoint_settings(out, "oxigraph", executor="pool")}))
+        apps[1].extensions["mrkg"].cache = apps[0].extensions["mrkg"].cache  # one cache across the move
+        assert apps[1].extensions["mrkg"].release.sha256 != apps[0].extensions["mrkg"].release.sha256
+        after = apps[1].test_client().get("/sparql", query_string=count)
+        assert after.headers[CACHE_HEADER] == "miss" and after.headers["ETag"] != before.headers["ETag"]
+        n = [int(r.json["results"]["bindings"][0]["n"]["value"]) for r in (before, after)]
+        assert n[0] > n[1] > 0, n
+    finally:
+        for app in apps:
+            app.extensions["mrkg"].close()

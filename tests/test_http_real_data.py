@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
-from conftest import ENDPOINT_LIMITS, REPO
+from conftest import ENDPOINT_LIMITS, REPO, json_term
 
 from mrkg.queries import parse_tsv, read_queries, render_term
 
@@ -26,24 +26,6 @@ def real_client(request, build_dir: Path):
                       "query_timeout": 180.0 if request.param == "memory" else ENDPOINT_LIMITS["query_timeout"]})
     yield app.test_client()
     app.extensions["mrkg"].close()
-
-
-def _term(term: dict | None):
-    """A JSON result term as the pyoxigraph term render_term renders: IRI, blank node, or literal with its
-    language tag or datatype (nothing dropped)."""
-    from pyoxigraph import BlankNode, Literal, NamedNode
-
-    if term is None:
-        return None
-    if term["type"] == "uri":
-        return NamedNode(term["value"])
-    if term["type"] == "bnode":
-        return BlankNode(term["value"])
-    if "xml:lang" in term:
-        return Literal(term["value"], language=term["xml:lang"])
-    if "datatype" in term:
-        return Literal(term["value"], datatype=NamedNode(term["datatype"]))
-    return Literal(term["value"])
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
@@ -67,7 +49,7 @@ def test_get_sparql_competency_question(real_client, query):
         assert [("true" if doc["boolean"] else "false",)] == expected
         return
     assert doc["head"]["vars"] == variables
-    rows = [tuple(render_term(_term(b.get(v))) for v in variables) for b in doc["results"]["bindings"]]
+    rows = [tuple(render_term(json_term(b.get(v))) for v in variables) for b in doc["results"]["bindings"]]
     rows, expected = _by_value(rows), _by_value(expected)
     if query.ordered:
         assert rows == expected

@@ -7,8 +7,8 @@ import http.server
 import json
 import re
 import threading
-import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from conftest import REPO
 from conftest import CARTESIAN as HOSTILE
 from pyoxigraph import RdfFormat, parse
 
-from mrkg.engine import ConfigurationError, EngineError, open_backend
+from mrkg.engine import ConfigurationError, open_backend
 from mrkg.engine.base import DatasetSpec
 from mrkg.engine.guard import Limits
 from mrkg.engine.pool import WorkerPool
@@ -153,26 +153,28 @@ VIRTUOSO_GRAPH_OUTSIDE_DATASET = ("Virtuoso 7.2 answers ASK / COUNT(*) over GRAP
                                   "query's named graphs as one empty solution (true / 1); SELECT rows are right")
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("ASK { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", False),
-    ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", 0),
+@pytest.mark.parametrize("text,expected,virtuoso", [
+    ("ASK { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", False, True),
+    ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", 0, 1),
     ("ASK FROM NAMED <https://w3id.org/mrkg/graph/asserted> { GRAPH <https://w3id.org/mrkg/graph/entities> "
-     "{ ?s ?p ?o } }", False),
+     "{ ?s ?p ?o } }", False, True),
 ])
-def test_remote_graph_outside_the_dataset_is_empty(remote_runner, server, text, expected):
-    if server == "virtuoso":
-        pytest.skip(VIRTUOSO_GRAPH_OUTSIDE_DATASET)
+def test_remote_graph_outside_the_dataset_is_empty(remote_runner, server, text, expected, virtuoso):
+    """Empty on the oxigraph server. Virtuoso answers its known wrong answer (VIRTUOSO_GRAPH_OUTSIDE_DATASET), held
+    here so that the day it answers right this fails and the quirk's note goes."""
     answer = remote_runner.run(Job(text, format="json"))
     assert answer.status == 200, answer.body
     doc = json.loads(answer.body)
-    assert (doc["boolean"] if "boolean" in doc else int(doc["results"]["bindings"][0]["n"]["value"])) == expected
+    got = doc["boolean"] if "boolean" in doc else int(doc["results"]["bindings"][0]["n"]["value"])
+    if server == "virtuoso":
+        assert got == virtuoso, f"Virtuoso now answers {got!r}: {VIRTUOSO_GRAPH_OUTSIDE_DATASET} no longer holds"
+    else:
+        assert got == expected
 
 
 def test_remote_virtuoso_graph_outside_the_dataset_still_answers_like_that(virtuoso_url):
-    """Keeps the skip above honest: fails once Virtuoso answers these right (then drop the skip)."""
+    """SELECT over such a graph rightly finds nothing on Virtuoso too (only ASK and COUNT(*) go wrong)."""
     runner = _runner(virtuoso_url)
-    answer = runner.run(Job("ASK { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", format="json"))
-    assert json.loads(answer.body)["boolean"] is True
     rows = runner.run(Job("SELECT * WHERE { GRAPH <urn:mrkg:test:unknown> { ?s ?p ?o } }", format="json"))
     assert (rows.status, rows.rows) == (200, 0)
 
@@ -252,60 +254,101 @@ def virtuoso_url(virtuoso_serve, build_dir: Path) -> str:
 
 
 def test_remote_virtuoso_time_limit_is_a_503(virtuoso_url):
-    from conftest import VIRTUOSO_MAX_SECONDS
-
-    started = time.monotonic()
+    """Virtuoso's own MaxQueryExecutionTime stops the query (its 500 "Transaction timed out"): a 503 saying so,
+    not the client's socket time-out (30 s here, a 504)."""
     answer = _runner(virtuoso_url, timeout=30).run(Job(HOSTILE))
     assert answer.status == 503 and b"time limit" in answer.body, answer.body
-    assert time.monotonic() - started < VIRTUOSO_MAX_SECONDS + 3
 
 
 def test_remote_virtuoso_socket_timeout(virtuoso_url):
-    started = time.monotonic()
+    """The client's socket time-out (0.5 s) comes before Virtuoso's own limit: a 504, not Virtuoso's 503."""
     answer = _runner(virtuoso_url, timeout=0.5).run(Job(HOSTILE))
-    assert answer.status == 504 and time.monotonic() - started < 2
+    assert answer.status == 504, answer.body
+    assert b"did not answer within 0.5 s" in answer.body
 
 
 def test_remote_virtuoso_worker_deadline(virtuoso_url):
+    """The pool's deadline (0.7 s) comes before Virtuoso's limit and the socket's: the pool stops the worker (it
+    raises; a store's 503 would be an answer), and a fresh worker finds the store answering."""
+    from mrkg.engine import QueryTimeoutError
+
     pool = WorkerPool(_runner(virtuoso_url, timeout=30), size=1, timeout=0.7).start()
     try:
-        started = time.monotonic()
-        with pytest.raises(EngineError) as info:
+        with pytest.raises(QueryTimeoutError) as info:
             pool.run(Job(HOSTILE))
-        assert info.value.status == 503 and time.monotonic() - started < 2.5
-        assert pool.run(Job("ASK { ?s ?p ?o }")).status == 200  # a fresh worker, the store still answers
+        assert info.value.status == 503 and "0.7 s time limit" in str(info.value)
+        assert pool.run(Job("ASK { ?s ?p ?o }")).status == 200
     finally:
         pool.close()
 
 
+# --- Virtuoso's partial answers, from a real Virtuoso with a row limit of 20 -----------------------------------------
+
+QUIRKS_GRAPH, BLANKS_GRAPH = "urn:mrkg:test:bulk", "urn:mrkg:test:blanks"
+# Above the number of graphs Virtuoso holds: the engine lists them all (GROUP BY ?g) even when given its graphs,
+# and that listing would itself be cut.
+VIRTUOSO_ROW_LIMIT = 20
+
+
+@pytest.fixture(scope="module")
+def virtuoso_quirks_url(virtuoso_serve, tmp_path_factory) -> str:
+    """A Virtuoso with ResultSetMaxRows 20, holding 300 triples (enough for a cartesian query to run for ever) and
+    a blank node used as subject and as object."""
+    data = tmp_path_factory.mktemp("virtuoso-quirks") / "quirks.nq"
+    data.write_text("".join(f'<urn:s{i}> <urn:p> "v{i}" <{QUIRKS_GRAPH}> .\n' for i in range(300))
+                    + f'_:b <urn:p> "b" <{BLANKS_GRAPH}> .\n<urn:y> <urn:q> _:b <{BLANKS_GRAPH}> .\n')
+    return virtuoso_serve(data, max_rows=VIRTUOSO_ROW_LIMIT)
+
+
+def _quirks_runner(url: str, max_rows: int = 10) -> Runner:
+    return Runner(RemoteBackend(url, timeout=30, graphs=[QUIRKS_GRAPH, BLANKS_GRAPH]), limits=Limits(), prefixes={},
+                  max_rows=max_rows)
+
+
+def test_remote_virtuoso_incomplete_answer_is_a_503(virtuoso_quirks_url):
+    """Virtuoso's "anytime" answer, asked for with its timeout parameter (1 s, before its own 2 s limit): a 200
+    with what it found so far, flagged by X-SQL-State S1TAT. mrkg answers 503, never the partial rows."""
+    raw = urllib.request.Request(virtuoso_quirks_url, data=urllib.parse.urlencode(
+        {"query": HOSTILE, "timeout": "1000"}).encode(), headers={"Accept": "application/sparql-results+json"})
+    with urllib.request.urlopen(raw, timeout=60) as response:  # what Virtuoso itself answers
+        assert (response.status, response.headers["X-SQL-State"]) == (200, "S1TAT")
+    answer = _quirks_runner(virtuoso_quirks_url + "?timeout=1000").run(Job(HOSTILE))
+    assert answer.status == 503 and b"incomplete" in answer.body, answer.body
+
+
+def test_remote_store_row_limit_is_an_error_only_when_it_bites(virtuoso_quirks_url):
+    """Virtuoso cuts the 300 rows at its ResultSetMaxRows (20, saying X-SPARQL-MaxRows: 20): fine under mrkg's cap
+    of 19 (the answer was to be cut there anyway), an error under a cap of 30; a LIMIT below the cut is whole."""
+    text = f"SELECT ?s WHERE {{ GRAPH <{QUIRKS_GRAPH}> {{ ?s ?p ?o }} }}"
+    capped = _quirks_runner(virtuoso_quirks_url, max_rows=VIRTUOSO_ROW_LIMIT - 1).run(Job(text))
+    assert (capped.status, capped.rows, capped.truncated) == (200, VIRTUOSO_ROW_LIMIT - 1, True), capped.body
+    answer = _quirks_runner(virtuoso_quirks_url, max_rows=30).run(Job(text))
+    assert answer.status == 502 and b"row limit" in answer.body, answer.body
+    small = _quirks_runner(virtuoso_quirks_url, max_rows=30).run(Job(text + " LIMIT 3"))
+    assert (small.status, small.rows, small.truncated) == (200, 3, False), small.body
+
+
+def test_remote_virtuoso_blank_node_labels(virtuoso_quirks_url):
+    """Virtuoso labels blank nodes nodeID://...: one blank node is one term across the rows of an answer."""
+    from mrkg.engine.guard import check_query
+
+    backend = RemoteBackend(virtuoso_quirks_url, graphs=[QUIRKS_GRAPH, BLANKS_GRAPH])
+    query = check_query(f"SELECT ?s ?o ?n WHERE {{ GRAPH <{BLANKS_GRAPH}> {{ {{ ?s <urn:p> ?o BIND(1 AS ?n) }} "
+                        "UNION { ?s <urn:q> ?o } } }", base=None, prefixes={}, limits=Limits())
+    _, rows = backend.evaluate(query, None, {})
+    by_subject = {row[0].__class__.__name__: row for row in rows}
+    assert sorted(by_subject) == ["BlankNode", "NamedNode"]
+    blank, named = by_subject["BlankNode"], by_subject["NamedNode"]
+    assert named[1] == blank[0] and named[1].__class__.__name__ == "BlankNode"
+    assert blank[2].datatype.value.endswith("#integer") and named[2] is None
+
+
 # --- a recording fake endpoint: what the client sends, and how it copes with bad answers -----------------------
-
-JSON_TYPE = {"Content-Type": "application/sparql-results+json"}
-XSD_INTEGER = b"http://www.w3.org/2001/XMLSchema#integer"
-# Answers as Virtuoso 7.2 writes them (seen from Debian's virtuoso-opensource-7-bin), by fake mode.
-VIRTUOSO_ANSWERS = {
-    "virtuoso-anytime": (b'{"head":{"link":[],"vars":["n"]},"results":{"distinct":false,"ordered":true,"bindings":[]}}',
-                         {**JSON_TYPE, "X-SQL-State": "S1TAT", "X-SQL-Message": "RC...: Returning incomplete results, "
-                          "query interrupted by result timeout."}),
-    "virtuoso-timeout": (b"Virtuoso S1T00 Error SR171: Transaction timed out\n\nSPARQL query:\n...",
-                         {"Content-Type": "text/plain"}),
-    "virtuoso-maxrows": (b'{"head":{"vars":["s"]},"results":{"bindings":[' + b",".join(
-        b'{"s":{"type":"uri","value":"urn:s%d"}}' % i for i in range(5)) + b"]}}",
-                         {**JSON_TYPE, "X-SPARQL-MaxRows": "5"}),
-    "virtuoso-bnodes": (b'{"head":{"link":[],"vars":["s","o","n"]},"results":{"bindings":['
-                        b'{"s":{"type":"bnode","value":"nodeID://b10002"},"o":{"type":"literal","value":"b"},'
-                        b'"n":{"type":"typed-literal","datatype":"' + XSD_INTEGER + b'","value":"1"}},'
-                        b'{"s":{"type":"uri","value":"urn:y"},"o":{"type":"bnode","value":"nodeID://b10002"}}]}}',
-                        JSON_TYPE),
-    "virtuoso-ask-false": (b'{"head":{"link":[],"vars":["__ASK_RETVAL"]},"results":{"bindings":[]}}', JSON_TYPE),
-    "virtuoso-ask-true": (b'{"head":{"link":[],"vars":["__ASK_RETVAL"]},"results":{"bindings":[{"__ASK_RETVAL":'
-                          b'{"type":"typed-literal","datatype":"' + XSD_INTEGER + b'","value":"1"}}]}}', JSON_TYPE),
-}
-
 
 class _Fake(http.server.BaseHTTPRequestHandler):
     requests: list = []
     mode = "ok"
+    release = threading.Event()  # "slow" answers once it is set (at the end of the test): a store that hangs
 
     def do_POST(self):  # noqa: N802
         body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -313,7 +356,7 @@ class _Fake(http.server.BaseHTTPRequestHandler):
         if "GRAPH ?g { ?s ?p ?o } } GROUP BY ?g" in urllib.parse.parse_qs(body.decode())["query"][0]:  # graphs
             payload = b'{"head":{"vars":["g"]},"results":{"bindings":[{"g":{"type":"uri","value":"urn:g1"}}]}}'
         elif self.mode == "slow":
-            time.sleep(3)
+            type(self).release.wait(120)
             payload = b'{"head":{},"boolean":true}'
         elif self.mode == "truncated":
             payload = b'{"head":{"vars":["s"]},"results":{"bindings":[{"s":{"type":"uri","val'
@@ -321,15 +364,6 @@ class _Fake(http.server.BaseHTTPRequestHandler):
             self.send_response(302)
             self.send_header("Location", "http://127.0.0.1:9/elsewhere")
             self.end_headers()
-            return
-        elif self.mode in VIRTUOSO_ANSWERS:
-            payload, headers = VIRTUOSO_ANSWERS[self.mode]
-            self.send_response(500 if self.mode == "virtuoso-timeout" else 200)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
             return
         else:
             payload = b'{"head":{"vars":["s"]},"results":{"bindings":[]}}'
@@ -348,8 +382,9 @@ def fake():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Fake)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    _Fake.requests, _Fake.mode = [], "ok"
+    _Fake.requests, _Fake.mode, _Fake.release = [], "ok", threading.Event()
     yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    _Fake.release.set()
     server.shutdown()
     server.server_close()
 
@@ -390,20 +425,22 @@ def test_remote_redirect_not_followed(fake):
 
 
 def test_remote_socket_timeout(fake):
+    """A store that never answers: the client's socket time-out gives a 504 (no hang)."""
     _Fake.mode = "slow"
-    started = time.monotonic()
     answer = _runner(fake, timeout=0.5).run(Job("ASK { ?s ?p ?o }"))
-    assert answer.status == 504 and time.monotonic() - started < 2.5
+    assert answer.status == 504 and b"did not answer within 0.5 s" in answer.body
 
 
 def test_remote_worker_deadline(fake):
+    """A store that never answers, a socket time-out far away (30 s): the pool's deadline (0.7 s) stops it."""
+    from mrkg.engine import QueryTimeoutError
+
     _Fake.mode = "slow"
     pool = WorkerPool(_runner(fake, timeout=30), size=1, timeout=0.7).start()
     try:
-        started = time.monotonic()
-        with pytest.raises(EngineError) as info:
+        with pytest.raises(QueryTimeoutError) as info:
             pool.run(Job("ASK { ?s ?p ?o }"))
-        assert info.value.status == 503 and time.monotonic() - started < 2.5
+        assert info.value.status == 503 and "0.7 s time limit" in str(info.value)
     finally:
         pool.close()
 
@@ -421,47 +458,6 @@ def test_remote_dataset_spec_without_graphs(fake):
     backend.evaluate(query, DatasetSpec((), ()), {})
     _, params, _ = _Fake.requests[-1]
     assert params["default-graph-uri"] == [EMPTY_GRAPH] and params["named-graph-uri"] == [EMPTY_GRAPH]
-
-
-def test_remote_virtuoso_incomplete_answer_is_a_503(fake):
-    """Virtuoso's "anytime" answer: a 200 with what it found before its time limit, flagged by X-SQL-State."""
-    _Fake.mode = "virtuoso-anytime"
-    answer = _runner(fake).run(Job("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"))
-    assert answer.status == 503 and b"incomplete" in answer.body
-
-
-def test_remote_virtuoso_time_limit_error_is_a_503(fake):
-    _Fake.mode = "virtuoso-timeout"
-    answer = _runner(fake).run(Job("SELECT * WHERE { ?s ?p ?o }"))
-    assert answer.status == 503 and b"time limit" in answer.body
-
-
-def test_remote_store_row_limit_is_an_error_only_when_it_bites(fake):
-    """Virtuoso cut the answer at 5 rows (X-SPARQL-MaxRows: 5): fine under a cap of 4, an error under 10."""
-    _Fake.mode = "virtuoso-maxrows"
-    capped = Runner(RemoteBackend(fake), limits=Limits(), prefixes={}, max_rows=4).run(Job("SELECT * { ?s ?p ?o }"))
-    assert (capped.status, capped.rows, capped.truncated) == (200, 4, True)
-    answer = _runner(fake).run(Job("SELECT * WHERE { ?s ?p ?o }"))
-    assert answer.status == 502 and b"row limit" in answer.body
-
-
-def test_remote_virtuoso_blank_node_labels(fake):
-    _Fake.mode = "virtuoso-bnodes"
-    backend = RemoteBackend(fake)
-    from mrkg.engine.guard import check_query
-
-    query = check_query("SELECT * WHERE { ?s ?p ?o }", base=None, prefixes={}, limits=Limits())
-    _, rows = backend.evaluate(query, None, {})
-    first, second = list(rows)
-    assert first[0] == second[1] and first[0].__class__.__name__ == "BlankNode"
-    assert first[2].datatype.value.endswith("#integer") and second[2] is None
-
-
-@pytest.mark.parametrize("mode,expected", [("virtuoso-ask-true", True), ("virtuoso-ask-false", False)])
-def test_remote_virtuoso_ask_as_solutions(fake, mode, expected):
-    _Fake.mode = mode
-    answer = _runner(fake).run(Job("ASK { ?s ?p ?o }", format="json"))
-    assert answer.status == 200 and json.loads(answer.body)["boolean"] is expected
 
 
 def test_remote_ask_answered_with_other_solutions_is_an_error(fake):
