@@ -53,5 +53,6 @@ bench: setup ## run the benchmarks (minutes; not part of make test)
 	$(BIN)/mrkg bench
 	$(BIN)/python benchmarks/validate_bench.py --scale 100 --repeat 3
 
-clean: ## remove build/, its older versions, the virtual environment and node_modules
-	rm -rf build .build-versions $(VENV) node_modules .pytest_cache
+clean: ## remove build/ and its versions (not one a running server serves), the virtual environment and node_modules
+	if [ -x $(BIN)/mrkg ]; then $(BIN)/mrkg clean; else rm -rf build .build-versions; fi
+	rm -rf $(VENV) node_modules .pytest_cache

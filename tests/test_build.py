@@ -441,3 +441,23 @@ def test_turtle_dumps_declare_our_prefixes_sorted(build_dir: Path):
         lines = (build_dir / name).read_bytes().split(b"\n")
         assert lines[1:1 + len(PREFIX_LINES)] == PREFIX_LINES, name
     assert (build_dir / "mrkg.jsonld").read_text().count("\n") == 1  # expanded JSON-LD, one line
+
+
+def test_clean_removes_every_version_but_the_one_a_server_serves(repo: Path, sources_dir: Path, reference_tsv: Path,
+                                                                 tmp_path: Path):
+    out = tmp_path / "site" / "build"
+    args = _build_args(repo, sources_dir, reference_tsv, out)
+    assert _mrkg(*args, cwd=repo).returncode == 0
+    server = start_server(out, "oxigraph", tmp_path / "serve.log")
+    try:
+        served = Path(os.readlink(out)).name
+        assert _mrkg(*args, cwd=repo).returncode == 0
+        result = _mrkg("clean", "--out", str(out), cwd=repo)
+        assert result.returncode == 0, result.stderr
+        assert f"kept {out.parent / '.build-versions' / served}: a running mrkg serve serves it" in result.stderr
+        assert not out.is_symlink() and _versions(out) == [served]
+        assert _downloads_verify(server) == []
+    finally:
+        stop_server(server)
+    assert _mrkg("clean", "--out", str(out), cwd=repo).returncode == 0
+    assert not (out.parent / ".build-versions").exists()

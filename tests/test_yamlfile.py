@@ -23,6 +23,9 @@ def test_mappings_remember_their_lines():
     ("x:\n  - y: 1\n    z: [1,2\n", 4, "YAML syntax"),
     ("\ufeffa: 1\n", 1, "byte-order mark"),
     ("", 1, "empty"),
+    ("a: 1\nb: x\0y\n", 2, "a NUL character (UTF-16 or binary data?) at column 5"),
+    ("a: 1\n\nc: \x07\n", 3, "the control character U+0007 at column 4"),
+    ("a: \x1b[31mred\n", 1, "the control character U+001B at column 4"),
 ])
 def test_unsafe_or_broken_yaml_is_refused_with_file_and_line(text, line, message):
     with pytest.raises(FactsError) as caught:
@@ -47,3 +50,12 @@ def test_oversized_and_non_utf8_files_are_refused(tmp_path: Path):
     with pytest.raises(FactsError) as caught:
         load_yaml_file(latin, "latin.yaml")
     assert caught.value.line == 2 and "UTF-8" in caught.value.message
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_is_refused_with_a_line(tmp_path: Path, encoding: str):
+    path = tmp_path / "wide.yaml"
+    path.write_bytes("type: population\nentities: []\n".encode(encoding))
+    with pytest.raises(FactsError) as caught:
+        load_yaml_file(path, "wide.yaml")
+    assert str(caught.value) == "wide.yaml:1: file looks like UTF-16 text without a byte-order mark; save it as UTF-8"

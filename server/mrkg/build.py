@@ -18,7 +18,7 @@ from .rdf import QuadSet, build_dataset
 from .sources import read_sources
 from .stats import compute_stats
 from .transaction import Terminated, exclusive, hold_signals, pause_point, recover, stoppable
-from .versions import Version, discard, new_version, publish
+from .versions import Version, discard, new_version, publish, remove_all
 
 
 class BuildError(Exception):
@@ -190,3 +190,18 @@ def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     if stopped:
         click.echo(f"stopped by {signal.Signals(stopped[0]).name} after the build was published", err=True)
         sys.exit(128 + stopped[0])
+
+
+@click.command("clean")
+@click.option("--out", default="build", show_default=True, envvar="MRKG_BUILD_DIR", type=click.Path(path_type=Path),
+              help="The published build to remove, with its older versions.")
+def clean_command(out: Path) -> None:
+    """Remove build/ and its versions, except those a running mrkg serve serves (they go with a later build)."""
+    with exclusive(out):
+        note = recover(out)  # an interrupted mrkg add is finished first: facts/ is then whole
+        if note:
+            click.echo(note, err=True)
+        kept = remove_all(out)
+    for path in kept:
+        click.echo(f"kept {path}: a running mrkg serve serves it", err=True)
+    click.echo(f"removed {out} and its unused versions")

@@ -13,6 +13,7 @@ from . import __version__
 # so `mrkg --help` stays fast and a broken optional part cannot break the others.
 COMMANDS: dict[str, str] = {
     "build": "mrkg.build:build_command",
+    "clean": "mrkg.build:clean_command",
     "stats": "mrkg.stats:stats_command",
     "validate": "mrkg.curate:validate_command",
     "add": "mrkg.curate:add_command",

@@ -45,10 +45,11 @@ from .yamlfile import Map, load_yaml_file
 
 MAX_RDF_BYTES = 2_000_000
 # Per curator RDF file, checked while it is parsed: the work of validating grows with each (2 MB of ``[],`` are
-# 660,000 blank nodes; the intake shapes cost about 0.25 s per subject in pyshacl).
+# 660,000 blank nodes; pyshacl spends 0.2-0.5 s per subject on the intake shapes: 200 subjects took 94 s on a busy
+# 2-core machine, 1,000 took 231 s; the real cure is in shacl.validate_intake).
 MAX_RDF_TRIPLES = 50_000
 MAX_RDF_BLANK_NODES = 5_000
-MAX_RDF_SUBJECTS = 500
+MAX_RDF_SUBJECTS = 200
 RDF_FORMATS = {".ttl": "turtle", ".trig": "trig", ".nt": "nt"}
 ROLES = ("subject", "object", *(prop for prop, _ in ENTITY_QUALIFIERS.values()))
 EXIT_CONFORMS, EXIT_VIOLATIONS, EXIT_UNUSABLE = 0, 1, 2

@@ -228,6 +228,20 @@ def prune(out: Path, keep: int | None = KEEP) -> list[Path]:
     return removed
 
 
+def remove_all(out: Path) -> list[Path]:
+    """Remove ``out`` and every version beside it that nobody holds; return the versions kept (served now)."""
+    if out.is_symlink():
+        out.unlink()
+    prune(out, keep=0)
+    store = versions_dir(out)
+    if not store.is_dir():
+        return []
+    kept = sorted(p for p in store.iterdir() if p.is_dir() and not p.is_symlink())
+    if not kept:
+        shutil.rmtree(store, ignore_errors=True)
+    return kept
+
+
 _HELD: dict[Path, int] = {}
 
 
@@ -258,4 +272,4 @@ def hold(build_dir: Path, attempts: int = 20) -> Path:
 
 
 __all__ = ["KEEP", "Version", "claim_version", "current", "discard", "hold", "lock_file", "new_version", "prune",
-           "publish", "versions_dir"]
+           "publish", "remove_all", "versions_dir"]
