@@ -250,3 +250,14 @@ def test_live_cache_cannot_be_poisoned(hostile_server):
         status, body = _send(hostile_server, ORDINARY, "form")
         assert status == 200 and b"POISONED" not in body
         assert json.loads(body)["results"] == json.loads(truth)["results"]
+
+
+def test_live_log_has_no_leak_or_traceback(hostile_server):
+    """After the corpus (runs last in this module for each engine): no pyoxigraph result dropped on another thread
+    ("unsendable ... dropped on another thread", seen under load on 2026-12-01) and no traceback in the log."""
+    for _ in range(3):  # a few plain queries of each form, so that the log sees every writer
+        for text in ("SELECT * WHERE { ?s ?p ?o } LIMIT 5", "ASK { ?s ?p ?o }",
+                     "CONSTRUCT WHERE { ?s ?p ?o } LIMIT 5", "DESCRIBE <https://w3id.org/mrkg/entity/baclofen>"):
+            assert _send(hostile_server, text, "form")[0] == 200
+    log = hostile_server.log.read_text(errors="replace")
+    assert "unsendable" not in log and "Traceback" not in log, log[-2000:]

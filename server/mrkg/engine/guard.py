@@ -113,6 +113,19 @@ class _deep_recursion:
         sys.setrecursionlimit(self.old)
 
 
+def _construct_where_spelled_out(tree: Any) -> Any:
+    """``CONSTRUCT WHERE { T }`` as the ``CONSTRUCT { T } WHERE { T }`` it stands for (SPARQL 1.1 section 16.2.4):
+    rdflib's engine fails on the short form as soon as a solution modifier follows (``... LIMIT 5``)."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    where = dict.get(tree, "where")
+    if tree.name == "ConstructQuery" and isinstance(where, CompValue) and where.name == "FakeGroupGraphPatten":
+        parts = list(dict.get(where, "part") or [])
+        tree["template"] = [block for part in parts for block in (dict.get(part, "triples") or [])]
+        tree["where"] = CompValue("GroupGraphPatternSub", part=parts)
+    return tree
+
+
 _PN_LOCAL_ESC = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")
 
 
@@ -152,6 +165,7 @@ def _parse(text: str, base: str | None, prefixes: dict[str, str], limits: Limits
         raise QueryError(400, "Query too deeply nested or too long for the parser.") from None
     except Exception as exc:  # an unknown prefix, a bad IRI
         raise QueryError(400, f"Query error: {_message(exc)}") from None
+    tree = _construct_where_spelled_out(tree)
     rendered = render(prologue.base or None, tree, max_depth=limits.max_query_depth,
                       max_patterns=limits.max_query_patterns, max_offset=limits.max_offset)
     return rendered, tree
