@@ -5,21 +5,21 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import socket
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, has_request_context, request
 
 from .. import settings as settings_module
 from ..engine import ConfigurationError, backend_class, backend_for_store
 from ..engine.base import Backend
 from ..engine.cache import ResultCache
 from ..engine.guard import Limits
-from ..engine.errors import EngineError
+from ..engine.errors import BusyError, EngineError
 from ..engine.pool import WorkerPool
 from ..engine.runner import Answer, Job, Runner
 from ..engine.watchdog import LateAnswer, Watchdog
@@ -56,29 +56,37 @@ class Service:
     pool: WorkerPool | None = None  # executor "pool"
     watchdog: Watchdog | None = None  # executor "inline"
     cache: ResultCache | None = None
+    admission: "Admission" = field(default_factory=lambda: Admission(0))
 
     @property
     def executor(self) -> str:
         return "pool" if self.pool is not None else "inline"
 
     def run(self, job: Job) -> Answer:
-        """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit.
+        """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit, with
+        at most ``client_queries`` queries of one client address evaluating at once in this process.
 
-        The inline executor needs to answer the client itself at the deadline (through gunicorn's socket), since
-        it then ends the process evaluating the query (see engine/watchdog.py).
+        The inline executor needs to answer the client itself at the deadline (through the worker's event loop,
+        web/front.py), since it then ends the process evaluating the query (see engine/watchdog.py).
         """
         if self.pool is not None:
-            compute = self.pool.run
+            evaluate = self.pool.run
         else:
             answer_late = late_answerer(self)
             if answer_late is None:
-                raise EngineError(500, "The inline query executor needs gunicorn (`mrkg serve`); under another "
-                                       "WSGI server set executor=pool.")
+                raise EngineError(500, "The inline query executor needs `mrkg serve` (its event-loop front); under "
+                                       "another server set executor=pool.")
 
-
-            def compute(job: Job) -> Answer:
+            def evaluate(job: Job) -> Answer:
                 with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
                     return self.runner.run(job)
+
+        client = request.remote_addr if has_request_context() else None
+
+        def compute(job: Job) -> Answer:
+            with self.admission.admit(client):
+                return evaluate(job)
+
         if self.cache is None:
             return compute(job)
         return self.cache.run(job, self.release.sha256, compute)
@@ -91,38 +99,63 @@ class Service:
             self.pool.close()
 
 
+class Admission:
+    """At most ``per_client`` queries evaluating at once per client address (0: no limit), so that one client
+    cannot take every thread of a worker; one more gets 503 with Retry-After at once."""
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = per_client
+        self._lock = threading.Lock()
+        self._running: dict[str | None, int] = {}
+
+    @contextmanager
+    def admit(self, client: str | None) -> Iterator[None]:
+        if not self.per_client:
+            yield
+            return
+        with self._lock:
+            running = self._running.get(client, 0)
+            if running >= self.per_client:
+                raise BusyError(503, f"Too many queries from your address are running ({running}); try again when "
+                                     "one has finished.")
+            self._running[client] = running + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._running[client] - 1
+                if left:
+                    self._running[client] = left
+                else:
+                    del self._running[client]
+
+
 def service() -> Service:
     return current_app.extensions["mrkg"]
 
 
 def late_answerer(svc: "Service") -> LateAnswer | None:
-    """A function writing a whole response straight to the current request's client, for the watchdog to call at
-    the deadline while the request's thread is still inside the engine; None when the WSGI server gives no access
-    to the client socket (gunicorn does)."""
+    """A function answering the current request's client at once, for the watchdog to call at the deadline while
+    the request's thread is still inside the engine: the worker's event loop writes the whole response and closes
+    that connection (web/front.py). None when the server is not `mrkg serve`'s front."""
     environ = request.environ
-    sock = environ.get("gunicorn.socket")
-    if sock is None:
+    exchange = environ.get("asgi.scope", {}).get("mrkg.exchange")
+    if exchange is None:
         return None
     started = time.perf_counter()
     extra = g.get("log_extra", {})
 
     def answer(status: int, message: str) -> None:
-        from .ops import EXPOSED, VERSION_HEADER, access_log
+        from .ops import access_log
 
-        body = (message.rstrip("\n") + "\n").encode("utf-8")
-        headers = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/plain; charset=utf-8",
-                   f"Content-Length: {len(body)}", "Connection: close", "Retry-After: 1", "Vary: Accept",
-                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}"]
-        if svc.settings["cors"]:
-            headers += ["Access-Control-Allow-Origin: *", f"Access-Control-Expose-Headers: {EXPOSED}"]
         try:
-            sock.send("\r\n".join([*headers, "", ""]).encode("latin-1") + body, socket.MSG_DONTWAIT)
-            sock.shutdown(socket.SHUT_RDWR)
+            exchange.answer_late(status, message, [(b"retry-after", b"1"), (b"vary", b"Accept")])
         finally:
             if svc.settings["access_log"]:
                 record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "remote": environ.get("REMOTE_ADDR"),
                           "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"), "status": status,
-                          "ms": round((time.perf_counter() - started) * 1000, 2), "bytes": len(body),
+                          "ms": round((time.perf_counter() - started) * 1000, 2),
+                          "bytes": len(message.rstrip("\n")) + 1,
                           "agent": (environ.get("HTTP_USER_AGENT") or "")[:200] or None, **extra, "by": "watchdog"}
                 access_log.info(json.dumps(record, separators=(",", ":")))
 
@@ -146,6 +179,12 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("max_query_chars", values["max_query_chars"] >= 100, "at least 100"),
         ("max_offset", values["max_offset"] >= 0, "0 or more"),
         ("workers", values["workers"] >= 1, "at least 1"),
+        ("http_workers", values["http_workers"] >= 1, "at least 1"),
+        ("http_threads", values["http_threads"] >= 1, "at least 1"),
+        ("client_queries", values["client_queries"] >= 0, "0 (no per-client limit) or more"),
+        ("header_timeout", values["header_timeout"] > 0, "a positive number of seconds"),
+        ("body_timeout", values["body_timeout"] > 0, "a positive number of seconds"),
+        ("keepalive_timeout", values["keepalive_timeout"] >= 1, "at least 1 second"),
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
         ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
         ("executor", values["executor"] in {"auto", "inline", "pool"}, "auto, inline or pool"),
@@ -241,8 +280,11 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
         pool = WorkerPool(runner, size=values["workers"], timeout=float(values["query_timeout"]),
                           memory_mb=values["worker_memory_mb"]).start()
     else:
-        watchdog = Watchdog(memory_mb=values["worker_memory_mb"])
+        # A worker being stopped lets each of its connections send one more request (or time out) first.
+        grace = max(values["header_timeout"], values["body_timeout"], values["keepalive_timeout"]) + 1
+        watchdog = Watchdog(memory_mb=values["worker_memory_mb"], grace=grace)
     cache = ResultCache(values["cache_bytes"]) if values["cache_bytes"] > 0 else None
-    app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache)
+    app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache,
+                                     Admission(values["client_queries"]))
     return app
 
