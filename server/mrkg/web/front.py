@@ -352,6 +352,9 @@ class Front:
         a long one (a download) read a chunk at a time in a thread, each chunk written once the socket has taken the
         last: a slow reader holds no thread while it reads."""
         environ = build_environ(scope, io.BytesIO(body))
+        if "HTTP_TRANSFER_ENCODING" in environ:  # the loop has read the chunked body whole: the app sees its length
+            del environ["HTTP_TRANSFER_ENCODING"]
+            environ["CONTENT_LENGTH"] = str(len(body))
         run = self.loop.run_in_executor
         status, headers, first, rest = await run(self._executor, _call_wsgi, self.app, environ)
         await exchange.send({"type": "http.response.start", "status": status, "headers": headers})
