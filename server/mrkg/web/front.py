@@ -7,7 +7,7 @@ to the Flask app in one of ``http_threads`` threads (a2wsgi's bridge). No thread
 an idle or slow client costs a socket and a few kilobytes, never a thread, so it cannot starve anyone. Answers are
 written by the loop with back-pressure (a thread streaming a large download waits for the socket, not the loop).
 
-    loop:    accept -> Protocol (head deadline, 414 / 431) -> Front (body deadline, 413 / 408)
+    loop:    accept -> Protocol (httptools; head deadline, 414 / 431) -> Front (body deadline, 413 / 408)
              -> a free thread, or wait for one in order -> Flask in that thread -> the loop writes the answer
     watchdog (engine/watchdog.py), at a query's deadline: asks the loop to answer that client (503, then close:
              `Exchange.answer_late`) and to stop accepting (`Front.stop_accepting`); from then on every answer of
@@ -28,9 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any, Callable
 
-import h11
 from a2wsgi.wsgi import build_environ
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker
 
 MAX_REQUEST_LINE = 16384  # bytes: longer request lines get 414 (long queries go in a POST body)
@@ -84,12 +83,14 @@ class HeadMeter:
         return None
 
 
-class Protocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol (h11) with a deadline on every request head and one-line 414 / 431.
+class Protocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (httptools) with a deadline and a size limit on every request head.
 
     uvicorn closes a connection idle after a response (``keepalive_timeout``) but would wait forever for the first
-    request's head, or for a head sent a byte at a time: here a head must be whole within ``header_timeout`` of
-    the connection (or of its first byte after a response), else 408 (or a plain close if nothing came at all).
+    request's head, or for a head sent a byte at a time, and sets no limit on its size: here a head must be whole
+    within ``header_timeout`` of the connection (or of its first byte after a response), else 408 (or a plain close
+    if nothing came at all), and its line and size are held to MAX_REQUEST_LINE (414) and MAX_HEAD_BYTES (431). A
+    request read whole waits for its answer before anything more is read from that connection.
     """
 
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
@@ -106,7 +107,6 @@ class Protocol(H11Protocol):
     def _wait_for_head(self) -> None:
         self._head_cycle = self.cycle
         self._meter = HeadMeter()
-        self._meter.feed(self.conn.trailing_data[0])  # a pipelined head already buffered
         self._head_timer = self.loop.call_later(self.front.header_timeout, self._head_too_late)
 
     def _head_arrived(self) -> None:
@@ -124,8 +124,11 @@ class Protocol(H11Protocol):
                 self.refuse(*refusal)
                 return
         super().data_received(data)
-        if self._head_timer is not None and self.cycle is not self._head_cycle:
+        cycle = self.cycle
+        if self._head_timer is not None and cycle is not self._head_cycle:
             self._head_arrived()
+        if cycle is not None and not cycle.more_body and not cycle.response_complete and self.flow is not None:
+            self.flow.pause_reading()  # read whole, not answered yet: pipelined bytes wait in the kernel
 
     def _head_too_late(self) -> None:
         self._head_timer = None
@@ -134,11 +137,10 @@ class Protocol(H11Protocol):
         if self._meter is not None and self._meter.size:
             self.refuse(408, f"Request head not received within {self.front.header_timeout:g} s.")
         else:  # nothing sent at all: just close, as for an idle keep-alive connection
-            self.conn.send(h11.ConnectionClosed())
             self.transport.close()
 
     def refuse(self, status: int, message: str) -> None:
-        """Answer a request whose head could not be read (h11 has no request to answer yet), then close."""
+        """Answer a request whose head could not be read (there is no request to answer yet), then close."""
         headers, body = _plain(status, message, self.front.extra_headers)
         phrase = HTTPStatus(status).phrase
         self.transport.write(f"HTTP/1.1 {status} {phrase}\r\n".encode() +
@@ -377,7 +379,10 @@ class Front:
         chunked = False
         for name, value in scope["headers"]:
             if name == b"content-length":
-                length = int(value)  # h11 has checked it is one number
+                if not value.isdigit() or (length is not None and int(value) != length):
+                    await self._refuse(exchange, scope, started, 400, "Bad Content-Length header.")
+                    return None
+                length = int(value)
             elif name == b"transfer-encoding":
                 chunked = True
         if not chunked and not length:
@@ -428,8 +433,7 @@ class Worker(UvicornWorker):
     """gunicorn's worker for `mrkg serve`: uvicorn's event loop in front of the (preloaded, forked) WSGI app."""
 
     CONFIG_KWARGS = {"loop": "asyncio", "http": Protocol, "ws": "none", "lifespan": "off", "interface": "asgi3",
-                     "proxy_headers": False, "server_header": False,
-                     "h11_max_incomplete_event_size": MAX_HEAD_BYTES + 1}
+                     "proxy_headers": False, "server_header": False}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
