@@ -59,8 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_workers", 2, "gunicorn HTTP worker processes of `mrkg serve`, forked from the loaded store.", int),
     Setting("http_threads", 8, "Threads per HTTP worker that run the app once a request has been read whole by the "
             "worker's event loop: requests being answered at once per worker.", int),
-    Setting("client_queries", 4, "Queries one client address may have evaluating at once in one HTTP worker; more "
-            "get 503 with Retry-After at once (0 = no per-client limit).", int),
+    Setting("client_threads", 4, "Threads of one HTTP worker that one client address may hold at once; its other "
+            "requests wait, holding no thread, until one of its own is answered (0 = no per-client limit).", int),
     Setting("header_timeout", 10.0, "Seconds a client has to send a whole request line and headers, from its first "
             "byte (or from connecting); then 408 and the connection is closed.", float),
     Setting("body_timeout", 15.0, "Seconds a client has to send a whole request body once its headers are in; "

@@ -5,21 +5,19 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, request
 
 from .. import settings as settings_module
 from ..engine import ConfigurationError, backend_class, backend_for_store
 from ..engine.base import Backend
 from ..engine.cache import ResultCache
 from ..engine.guard import Limits
-from ..engine.errors import BusyError, EngineError
+from ..engine.errors import EngineError
 from ..engine.pool import WorkerPool
 from ..engine.runner import Answer, Job, Runner
 from ..engine.watchdog import LateAnswer, Watchdog
@@ -56,15 +54,13 @@ class Service:
     pool: WorkerPool | None = None  # executor "pool"
     watchdog: Watchdog | None = None  # executor "inline"
     cache: ResultCache | None = None
-    admission: "Admission" = field(default_factory=lambda: Admission(0))
 
     @property
     def executor(self) -> str:
         return "pool" if self.pool is not None else "inline"
 
     def run(self, job: Job) -> Answer:
-        """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit, with
-        at most ``client_queries`` queries of one client address evaluating at once in this process.
+        """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit.
 
         The inline executor needs to answer the client itself at the deadline (through the worker's event loop,
         web/front.py), since it then ends the process evaluating the query (see engine/watchdog.py).
@@ -81,15 +77,9 @@ class Service:
                 with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
                     return self.runner.run(job)
 
-        client = request.remote_addr if has_request_context() else None
-
-        def compute(job: Job) -> Answer:
-            with self.admission.admit(client):
-                return evaluate(job)
-
         if self.cache is None:
-            return compute(job)
-        return self.cache.run(job, self.release.sha256, compute)
+            return evaluate(job)
+        return self.cache.run(job, self.release.sha256, evaluate)
 
     def alive(self) -> bool:
         return self.pool.alive() if self.pool is not None else self.watchdog.doomed_at is None
@@ -97,37 +87,6 @@ class Service:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.close()
-
-
-class Admission:
-    """At most ``per_client`` queries evaluating at once per client address (0: no limit), so that one client
-    cannot take every thread of a worker; one more gets 503 with Retry-After at once."""
-
-    def __init__(self, per_client: int) -> None:
-        self.per_client = per_client
-        self._lock = threading.Lock()
-        self._running: dict[str | None, int] = {}
-
-    @contextmanager
-    def admit(self, client: str | None) -> Iterator[None]:
-        if not self.per_client:
-            yield
-            return
-        with self._lock:
-            running = self._running.get(client, 0)
-            if running >= self.per_client:
-                raise BusyError(503, f"Too many queries from your address are running ({running}); try again when "
-                                     "one has finished.")
-            self._running[client] = running + 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                left = self._running[client] - 1
-                if left:
-                    self._running[client] = left
-                else:
-                    del self._running[client]
 
 
 def service() -> Service:
@@ -181,7 +140,7 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("workers", values["workers"] >= 1, "at least 1"),
         ("http_workers", values["http_workers"] >= 1, "at least 1"),
         ("http_threads", values["http_threads"] >= 1, "at least 1"),
-        ("client_queries", values["client_queries"] >= 0, "0 (no per-client limit) or more"),
+        ("client_threads", values["client_threads"] >= 0, "0 (no per-client limit) or more"),
         ("header_timeout", values["header_timeout"] > 0, "a positive number of seconds"),
         ("body_timeout", values["body_timeout"] > 0, "a positive number of seconds"),
         ("keepalive_timeout", values["keepalive_timeout"] >= 1, "at least 1 second"),
@@ -284,7 +243,6 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
         grace = max(values["header_timeout"], values["body_timeout"], values["keepalive_timeout"]) + 1
         watchdog = Watchdog(memory_mb=values["worker_memory_mb"], grace=grace)
     cache = ResultCache(values["cache_bytes"]) if values["cache_bytes"] > 0 else None
-    app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache,
-                                     Admission(values["client_queries"]))
+    app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache)
     return app
 

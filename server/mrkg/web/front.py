@@ -200,6 +200,7 @@ def _replay(body: bytes) -> Callable:
 
 
 RETRY = [(b"retry-after", b"1")]
+_NOBODY = object()
 
 
 BUFFERED_BODY = 65536  # bytes of an answer collected in the app's thread; a longer one is streamed by the loop
@@ -239,7 +240,7 @@ class Front:
     """The ASGI app each worker serves: reads the body, waits for a free thread, runs the WSGI app there."""
 
     def __init__(self, app, *, threads: int = 8, max_body_bytes: int = 1_000_000, header_timeout: float = 10.0,
-                 body_timeout: float = 15.0, extra_headers: list[tuple[bytes, bytes]] = (),
+                 body_timeout: float = 15.0, per_client: int = 0, extra_headers: list[tuple[bytes, bytes]] = (),
                  access_log: Callable[[str], None] | None = None, watchdog=None) -> None:
         self.app = app
         self.threads = threads
@@ -252,8 +253,10 @@ class Front:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.server = None  # uvicorn's Server, once attached
         self.doomed = False
+        self.per_client = per_client
         self._free = threads
-        self._waiting: deque[asyncio.Future] = deque()
+        self._running: dict[str | None, int] = {}  # client address -> threads it holds
+        self._waiting: dict[str | None, deque[asyncio.Future]] = {}  # clients in the order they are to be served
         self._bridge = None
 
     @classmethod
@@ -265,7 +268,8 @@ class Front:
         if svc is None:
             values = settings_module.defaults()
             return cls(app, threads=threads, max_body_bytes=values["max_body_bytes"],
-                       header_timeout=values["header_timeout"], body_timeout=values["body_timeout"])
+                       header_timeout=values["header_timeout"], body_timeout=values["body_timeout"],
+                       per_client=values["client_threads"])
         from .ops import EXPOSED, VERSION_HEADER, access_log
 
         values = svc.settings
@@ -274,7 +278,8 @@ class Front:
             extra += [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", EXPOSED.encode())]
         return cls(app, threads=threads, max_body_bytes=values["max_body_bytes"],
                    header_timeout=float(values["header_timeout"]), body_timeout=float(values["body_timeout"]),
-                   extra_headers=extra, access_log=access_log.info if values["access_log"] else None,
+                   per_client=values["client_threads"], extra_headers=extra,
+                   access_log=access_log.info if values["access_log"] else None,
                    watchdog=svc.watchdog)
 
     def attach(self, loop: asyncio.AbstractEventLoop, server) -> None:
@@ -299,35 +304,61 @@ class Front:
         self.doomed = True
         for server in self.server.servers:
             server.close()  # this process stops accepting; the other workers go on
-        while self._waiting:  # no thread will be free in time for them: answer them now
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(False)
+        waiting, self._waiting = self._waiting, {}
+        for queue in waiting.values():  # no thread will be free in time for them: answer them now
+            for waiter in queue:
+                if not waiter.done():
+                    waiter.set_result(False)
 
     # --- threads ----------------------------------------------------------------------------------------
+    # A request takes a free thread if its client holds fewer than ``per_client`` and none of that client's
+    # requests is waiting already; else it waits, holding no thread. A thread given back goes to the first client
+    # in the queue that may take one more, and that client goes to the back of the queue (round robin).
 
-    async def _take_thread(self) -> bool:
-        if self._free and not self._waiting:
-            self._free -= 1
+    def _may_take(self, client: str | None) -> bool:
+        return not self.per_client or self._running.get(client, 0) < self.per_client
+
+    def _start(self, client: str | None) -> None:
+        self._free -= 1
+        self._running[client] = self._running.get(client, 0) + 1
+
+    async def _take_thread(self, client: str | None) -> bool:
+        if self._free and client not in self._waiting and self._may_take(client):
+            self._start(client)
             return True
         if self.doomed:
             return False
         waiter = self.loop.create_future()
-        self._waiting.append(waiter)
+        self._waiting.setdefault(client, deque()).append(waiter)
+        self._dispatch()
         try:
             return await waiter
         except asyncio.CancelledError:
-            if waiter.done() and waiter.result():
-                self._give_back()
+            if waiter.done() and not waiter.cancelled() and waiter.result():
+                self._give_back(client)
             raise
 
-    def _give_back(self) -> None:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(True)
+    def _dispatch(self) -> None:
+        while self._free and self._waiting:
+            client = next((c for c in self._waiting if self._may_take(c)), _NOBODY)
+            if client is _NOBODY:
                 return
+            queue = self._waiting.pop(client)
+            waiter = queue.popleft()
+            if queue:
+                self._waiting[client] = queue  # to the back of the queue
+            if not waiter.done():
+                self._start(client)
+                waiter.set_result(True)
+
+    def _give_back(self, client: str | None) -> None:
         self._free += 1
+        left = self._running[client] - 1
+        if left:
+            self._running[client] = left
+        else:
+            del self._running[client]
+        self._dispatch()
 
     # --- requests ---------------------------------------------------------------------------------------
 
@@ -339,7 +370,8 @@ class Front:
         body = await self._read_body(scope, receive, exchange, started)
         if body is None:
             return
-        if not await self._take_thread():
+        client = scope["client"][0] if scope.get("client") else None
+        if not await self._take_thread(client):
             await self._refuse(exchange, scope, started, 503, "This worker is restarting after a stopped query; "
                                "try again.", RETRY)
             return
@@ -347,7 +379,7 @@ class Front:
             scope["mrkg.exchange"] = exchange  # the app finds it in environ["asgi.scope"] (late_answerer)
             await self._run_app(scope, body, exchange)
         finally:  # not reached while the watchdog keeps the thread parked: that thread is gone for good
-            self._give_back()
+            self._give_back(client)
 
     async def _run_app(self, scope: Message, body: bytes, exchange: Exchange) -> None:
         """The WSGI app in a thread, its answer written by the loop: a short body (nearly every answer) in one piece,
