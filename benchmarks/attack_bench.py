@@ -199,13 +199,26 @@ def phase_kill(args, work: Path, src: str | None = None, name: str = "mrkg") -> 
     server = start(name, args.build, work, src=src)
     try:
         quiet = wrk_get(server, work, SMALL, duration=20, connections=32)
-        timer = threading.Timer(10, lambda: os.kill(bench.process_tree(server.process.pid)[1], signal.SIGKILL))
+        held: list[int] = []
+
+        def kill() -> None:  # one HTTP worker, and how many client connections it held at that moment
+            import subprocess
+
+            victim = bench.process_tree(server.process.pid)[1]
+            port = urllib.parse.urlsplit(server.url).port
+            listing = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                                     capture_output=True, text=True).stdout
+            held.append(listing.count(f"pid={victim},"))
+            os.kill(victim, signal.SIGKILL)
+
+        timer = threading.Timer(10, kill)
         timer.start()
         killed = wrk_get(server, work, SMALL, duration=20, connections=32)
         timer.join()
         for label, result in (("no kill", quiet), ("one worker killed", killed)):
             print(f"kill {name}, {label}: {result['requests']} requests, {result['socket_errors']} socket errors, "
                   f"{result['non_2xx']} non-2xx")
+        print(f"kill {name}: the killed worker held {held[0] if held else '?'} of the 32 connections")
     finally:
         server.stop()
 

@@ -30,6 +30,7 @@ from typing import Any, Callable
 
 from a2wsgi.wsgi import build_environ
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import Server
 from uvicorn_worker import UvicornWorker
 
 MAX_REQUEST_LINE = 16384  # bytes: longer request lines get 414 (long queries go in a POST body)
@@ -461,6 +462,18 @@ class Front:
         self._access_log(json.dumps(record, separators=(",", ":")))
 
 
+class _Server(Server):
+    """uvicorn's server, with the listening sockets' queue set back to its length after asyncio has started
+    serving them (asyncio calls ``listen`` with the number of connections it accepts at a time)."""
+
+    listen_backlog = 2048
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        for sock in sockets or ():
+            sock.listen(self.listen_backlog)
+
+
 class Worker(UvicornWorker):
     """gunicorn's worker for `mrkg serve`: uvicorn's event loop in front of the (preloaded, forked) WSGI app."""
 
@@ -471,6 +484,10 @@ class Worker(UvicornWorker):
         super().__init__(*args, **kwargs)
         # gunicorn's stop (SIGTERM from the master): uvicorn's graceful shutdown, bounded like gunicorn's own
         self.config.timeout_graceful_shutdown = self.cfg.graceful_timeout
+        # asyncio accepts up to `backlog` waiting connections each time the listening socket is ready: one worker
+        # would take a whole burst of connections (all of them lost if it is killed, all its work on one core).
+        # One at a time, the workers take turns; the kernel's queue keeps gunicorn's length (`_Server.startup`).
+        self.config.backlog = 1
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
@@ -478,10 +495,10 @@ class Worker(UvicornWorker):
 
     async def _serve(self) -> None:
         from gunicorn.arbiter import Arbiter
-        from uvicorn.server import Server
 
         self.config.app = self.wsgi
-        server = Server(config=self.config)
+        server = _Server(config=self.config)
+        server.listen_backlog = self.cfg.backlog
         self.wsgi.attach(asyncio.get_running_loop(), server)
         self._install_sigquit_handler()
         await server.serve(sockets=self.sockets)
