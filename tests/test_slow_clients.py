@@ -214,6 +214,18 @@ def test_post_sparql_chunked_body_over_the_limit_413(live_server):
     assert body == "Request body too large: at most 50000 bytes accepted.\n"
 
 
+def test_post_sparql_body_too_large_sent_anyway_still_gets_its_413(live_server):
+    """The server answers before reading the body, then reads and drops the rest before closing: a connection
+    closed with unread bytes would be reset, and the client could lose its 413."""
+    with _connect(live_server) as sock:
+        body = b"#" * 400_000
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                     b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        status, _, answer = _status_and_body(_answer(sock))
+    assert status == 413
+    assert answer == "Request body too large: at most 50000 bytes accepted.\n"
+
+
 def test_post_sparql_chunked_body_within_the_limit_answered(live_server):
     with _connect(live_server) as sock:
         sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"

@@ -36,6 +36,7 @@ from uvicorn_worker import UvicornWorker
 MAX_REQUEST_LINE = 16384  # bytes: longer request lines get 414 (long queries go in a POST body)
 MAX_HEAD_BYTES = 65536  # bytes of request line and header fields together: more get 431
 LATE_ANSWER_WAIT = 5.0  # seconds another thread waits for the loop to have written a late answer
+LINGER = 2.0  # seconds a connection the server closes goes on reading (and dropping) what the client still sends
 _HEAD_END = re.compile(rb"\n\r?\n")
 
 Message = dict[str, Any]
@@ -84,6 +85,55 @@ class HeadMeter:
         return None
 
 
+class LingeringTransport:
+    """The connection's transport, closed gently: when the server closes (after a 408/413/414/431, a late 503 or
+    any answer with ``Connection: close``) it sends its FIN once the answer is out and reads and drops whatever the
+    client still sends, for at most LINGER seconds, before closing. Closing at once with unread bytes would make
+    the kernel reset the connection, and the client could lose the answer it was sent."""
+
+    __slots__ = ("_transport", "_protocol", "_closing", "_timer")
+
+    def __init__(self, transport, protocol: "Protocol") -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self._closing = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+    def write(self, data) -> None:
+        if not self._closing:
+            self._transport.write(data)
+
+    def is_closing(self) -> bool:
+        return self._closing or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        transport = self._transport
+        if transport.is_closing() or not transport.can_write_eof():
+            transport.close()
+            return
+        try:
+            transport.write_eof()  # the FIN goes out after the answer
+            transport.resume_reading()
+        except (OSError, RuntimeError):
+            transport.close()
+            return
+        self._timer = self._protocol.loop.call_later(LINGER, transport.close)
+
+    def abort(self) -> None:
+        self._closing = True
+        self._transport.abort()
+
+    def closed(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
 class Protocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol (httptools) with a deadline and a size limit on every request head.
 
@@ -102,7 +152,7 @@ class Protocol(HttpToolsProtocol):
         self._meter: HeadMeter | None = None
 
     def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(LingeringTransport(transport, self))
         self._wait_for_head()
 
     def _wait_for_head(self) -> None:
@@ -116,6 +166,8 @@ class Protocol(HttpToolsProtocol):
         self._head_timer = self._meter = None
 
     def data_received(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            return  # closing: what the client still sends is dropped
         if self._head_timer is None and (self.cycle is None or self.cycle.response_complete):
             self._wait_for_head()  # the first bytes of the next request on a kept-alive connection
         if self._meter is not None:
@@ -151,6 +203,7 @@ class Protocol(HttpToolsProtocol):
 
     def connection_lost(self, exc) -> None:
         self._head_arrived()
+        self.transport.closed()
         super().connection_lost(exc)
 
 
