@@ -1,18 +1,23 @@
 """The HTTP front of `mrkg serve`: an event loop reads every request whole before a thread runs the app.
 
 Each gunicorn HTTP worker (forked from the master that loaded the store, as before) runs uvicorn's asyncio server
-(`Worker`, from uvicorn-worker). The event loop accepts connections and reads each request -- request line and
-headers under ``header_timeout``, the body under ``body_timeout`` and ``max_body_bytes`` -- and only then hands it
-to the Flask app in one of ``http_threads`` threads (a2wsgi's bridge). No thread ever waits on a client's bytes:
-an idle or slow client costs a socket and a few kilobytes, never a thread, so it cannot starve anyone. Answers are
-written by the loop with back-pressure (a thread streaming a large download waits for the socket, not the loop).
+(`Worker`, from uvicorn-worker, with uvicorn's httptools protocol). The event loop accepts connections and reads
+each request -- request line and headers under ``header_timeout``, the body under ``body_timeout`` and
+``max_body_bytes`` -- and only then hands it to the Flask app in one of ``http_threads`` threads. No thread ever
+waits on a client's bytes: an idle or slow client costs a socket and a few kilobytes, never a thread, so it cannot
+starve anyone. Answers are written by the loop: a short one in one piece, a long one (a download) a chunk at a
+time, each chunk read in a thread only once the socket has taken the last, so a slow reader holds no thread.
 
-    loop:    accept -> Protocol (httptools; head deadline, 414 / 431) -> Front (body deadline, 413 / 408)
-             -> a free thread, or wait for one in order -> Flask in that thread -> the loop writes the answer
+    loop:    accept -> Protocol (head deadline, 414 / 431) -> Front (body deadline, 413 / 408)
+             -> a thread (at most ``client_threads`` per client address; others wait their turn, holding none)
+             -> Flask in that thread -> the loop writes the answer -> a gentle close when the server closes
     watchdog (engine/watchdog.py), at a query's deadline: asks the loop to answer that client (503, then close:
              `Exchange.answer_late`) and to stop accepting (`Front.stop_accepting`); from then on every answer of
              this worker says `Connection: close`, a request that finds no free thread gets 503 + Retry-After at
              once, and the worker ends as soon as none of its connections is left to answer (`open_connections`).
+
+a2wsgi's own bridge is not used: it keeps a thread for the whole of a streamed answer (a slow reader would hold
+it) and crosses between threads three times per request; only its WSGI environ builder is.
 """
 
 from __future__ import annotations
