@@ -152,6 +152,7 @@ class Protocol(HttpToolsProtocol):
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.front: Front = config.app
+        self.front.protocols.add(self)
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_cycle = None  # the cycle that was current when the wait for a head began
         self._meter: HeadMeter | None = None
@@ -209,6 +210,7 @@ class Protocol(HttpToolsProtocol):
     def connection_lost(self, exc) -> None:
         self._head_arrived()
         self.transport.closed()
+        self.front.protocols.discard(self)
         super().connection_lost(exc)
 
 
@@ -312,6 +314,8 @@ class Front:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.server = None  # uvicorn's Server, once attached
         self.doomed = False
+        self.protocols: set = set()  # this worker's connections, from the moment each is accepted
+        self._settled = True
         self.per_client = per_client
         self._free = threads
         self._running: dict[str | None, int] = {}  # client address -> threads it holds
@@ -351,23 +355,34 @@ class Front:
 
     # --- the watchdog's side (any thread) -----------------------------------------------------------------
 
-    def open_connections(self) -> int:
-        """Connections of this worker still to be answered (those being closed are done)."""
-        return sum(1 for protocol in list(self.server.server_state.connections)
-                   if not protocol.transport.is_closing())
+    def open_connections(self) -> int | None:
+        """Connections of this worker still to be answered (those being closed are done); None until every
+        connection accepted before the worker stopped accepting has its protocol."""
+        if not self._settled:
+            return None
+        return sum(1 for protocol in list(self.protocols)
+                   if protocol.transport is None or not protocol.transport.is_closing())
 
     def stop_accepting(self) -> None:
         self.loop.call_soon_threadsafe(self._doom)
 
     def _doom(self) -> None:
         self.doomed = True
+        # This process stops accepting (the other workers go on). Not Server.close(): a connection accepted a
+        # moment ago whose transport is still to be made would then be dropped unanswered.
         for server in self.server.servers:
-            server.close()  # this process stops accepting; the other workers go on
+            for sock in server.sockets:
+                self.loop.remove_reader(sock.fileno())
+        self._settled = False  # accepted connections get their protocol in the loop's next round
+        self.loop.call_soon(self._settle)
         waiting, self._waiting = self._waiting, {}
         for queue in waiting.values():  # no thread will be free in time for them: answer them now
             for waiter in queue:
                 if not waiter.done():
                     waiter.set_result(False)
+
+    def _settle(self) -> None:
+        self._settled = True
 
     # --- threads ----------------------------------------------------------------------------------------
     # A request takes a free thread if its client holds fewer than ``per_client`` and none of that client's
