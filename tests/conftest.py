@@ -332,6 +332,27 @@ def start_server(build: Path, engine: str, log: Path, **overrides) -> LiveServer
     return server
 
 
+def raw_sparql_get(url: str, query: str, *, source: str | None = None, timeout: float = 60,
+               accept: str = "application/sparql-results+json", sent=None):
+    """One GET /sparql over a fresh connection to the server at ``url`` (from the loopback address ``source``, e.g.
+    127.0.0.2, to be another client): (status, body text, headers); ``sent`` (an Event) is set once the request is
+    written. A reset or an empty answer raises: that is what the endpoint must never do."""
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout,
+                                            source_address=(source, 0) if source else None)
+    try:
+        connection.request("GET", "/sparql?" + urllib.parse.urlencode({"query": query}), headers={"Accept": accept})
+        if sent is not None:
+            sent.set()
+        response = connection.getresponse()
+        return response.status, response.read().decode(), response.headers
+    finally:
+        connection.close()
+
+
 def _terminate(process: subprocess.Popen, timeout: float = 15) -> None:
     """SIGTERM, then SIGKILL if ``process`` has not ended within ``timeout`` seconds."""
     process.terminate()

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.parse
 import urllib.request
 
 import pytest
-from conftest import CARTESIAN, http_request, start_server, stop_server
+from conftest import CARTESIAN, raw_sparql_get, start_server, stop_server
 
-from mrkg.engine.errors import BusyError
 from mrkg.engine.watchdog import Watchdog
 
 SMALL = "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }"
@@ -26,7 +24,7 @@ MEMORY_HOG = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?c ?f ?
 
 
 class Fake:
-    """What the watchdog does to the outside world, recorded: answers, SIGTERM, exit."""
+    """What the watchdog does to the outside world, recorded: answers, stops (no new connections), exit."""
 
     def __init__(self) -> None:
         self.answers: list[tuple[int, str]] = []
@@ -45,82 +43,116 @@ class Fake:
         self.exited.set()
 
 
-def _watched(watchdog: Watchdog, fake: Fake, timeout: float, work) -> tuple[threading.Thread, dict]:
-    outcome: dict = {}
+def _manual(fake: Fake, **options) -> Watchdog:
+    """A watchdog without its thread: the test runs each round (``check``) itself, at the times it chooses."""
+    return Watchdog(stop_accepting=fake.stop, exit=fake.exit, thread=False, **options)
 
-    def run() -> None:
-        with watchdog.watch(timeout, fake.answer):
-            work()
-        outcome["returned"] = True  # only reached when the watchdog did not answer this client
 
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
+class Query:
+    """A request thread evaluating under ``watchdog.watch`` until ``release`` is set (or ``work`` returns)."""
+
+    def __init__(self, watchdog: Watchdog, fake: Fake, timeout: float, work=None) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.returned = threading.Event()  # set only when the watchdog did not answer this client
+        self._work = work or self.release.wait
+
+        def run() -> None:
+            with watchdog.watch(timeout, fake.answer):
+                self.entered.set()
+                self._work()
+            self.returned.set()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert self.entered.wait(10)
 
 
 def test_watchdog_leaves_queries_within_the_limit_alone():
     fake = Fake()
-    watchdog = Watchdog(grace=0.2, stop_accepting=fake.stop, exit=fake.exit)
-    threads = [_watched(watchdog, fake, 2.0, lambda: time.sleep(0.05)) for _ in range(20)]
-    for thread, outcome in threads:
-        thread.join(5)
-        assert outcome == {"returned": True}
-    time.sleep(0.3)
+    watchdog = _manual(fake, grace=0.2)
+    queries = [Query(watchdog, fake, 60.0) for _ in range(5)]
+    assert watchdog.check(time.monotonic() + 30) is False  # half-way to their deadline
+    for query in queries:
+        query.release.set()
+        assert query.returned.wait(10)
+    assert watchdog.check(time.monotonic() + 120) is False  # nothing left to watch
     assert (fake.answers, fake.stops, fake.exits) == ([], 0, 0)
     assert watchdog.doomed_at is None
 
 
 def test_watchdog_answers_a_late_query_once_then_stops_the_worker():
     fake = Fake()
-    watchdog = Watchdog(grace=0.5, stop_accepting=fake.stop, exit=fake.exit)
-    thread, outcome = _watched(watchdog, fake, 0.2, lambda: time.sleep(0.6))
-    assert fake.exited.wait(5)
+    watchdog = _manual(fake, grace=30.0)
+    query = Query(watchdog, fake, 0.2)
+    now = time.monotonic()
+    assert watchdog.check(now + 1) is False  # answered and stopped; the grace period has not run out
+    assert watchdog.check(now + 2) is False
     assert fake.answers == [(503, "Query stopped after the 0.2 s time limit.")]
-    assert fake.stops == 1
-    thread.join(1.0)
-    assert thread.is_alive() and outcome == {}, "the late request thread must park, never answer a second time"
-    with pytest.raises(BusyError):  # a worker being stopped takes no new query
-        with watchdog.watch(1.0, fake.answer):
-            pass
+    assert fake.stops == 1 and fake.exits == 0
+    query.release.set()  # the engine returns: the request thread parks, it never answers a second time
+    assert watchdog.wait_parked(1, 10)
+    assert not query.returned.is_set()
+    with watchdog.watch(60.0, fake.answer):  # the worker still answers the connections it has, queries too
+        pass
+    assert len(fake.answers) == 1
 
 
 def test_watchdog_ends_the_worker_once_its_other_connections_are_done():
     fake = Fake()
-    watchdog = Watchdog(grace=30.0, stop_accepting=fake.stop, exit=fake.exit)
-    connections = {"open": 2}  # the stopped query's own connection and one other client's
+    watchdog = _manual(fake, grace=30.0)
+    connections = {"open": 1}  # another client's connection, still to be answered
     watchdog.open_connections = lambda: connections["open"]
-    _watched(watchdog, fake, 0.1, lambda: time.sleep(5))
-    time.sleep(0.5)
+    Query(watchdog, fake, 0.1)
+    now = time.monotonic()
+    assert watchdog.check(now + 1) is False, "another client's request is still in flight"
     assert fake.answers and fake.stops == 1
-    assert not fake.exited.is_set(), "another client's request is still in flight"
-    connections["open"] = 1
-    assert fake.exited.wait(2)
+    connections["open"] = 0
+    assert watchdog.check(now + 1.1) is True
+    watchdog.finish()
+    assert fake.exits == 1
+
+
+def test_watchdog_ends_the_worker_after_the_grace_period_whatever_is_open():
+    fake = Fake()
+    watchdog = _manual(fake, grace=5.0)
+    watchdog.open_connections = lambda: 3
+    Query(watchdog, fake, 0.1)
+    now = time.monotonic()
+    assert watchdog.check(now + 1) is False
+    assert watchdog.check(now + 5.9) is False
+    assert watchdog.check(now + 6.1) is True
 
 
 def test_watchdog_answers_every_query_still_running_when_it_ends_the_worker():
     fake = Fake()
-    watchdog = Watchdog(grace=0.3, stop_accepting=fake.stop, exit=fake.exit)
-    _watched(watchdog, fake, 0.1, lambda: time.sleep(5))
-    _watched(watchdog, fake, 60.0, lambda: time.sleep(5))
-    assert fake.exited.wait(5)
-    statuses = sorted(message for _, message in fake.answers)
+    watchdog = _manual(fake, grace=0.3)
+    Query(watchdog, fake, 0.1)
+    Query(watchdog, fake, 60.0)
+    now = time.monotonic()
+    assert watchdog.check(now + 1) is False
+    assert watchdog.check(now + 1.5) is True
+    watchdog.finish()
+    assert fake.exits == 1
+    messages = sorted(message for _, message in fake.answers)
     assert [status for status, _ in fake.answers] == [503, 503]
-    assert "time limit" in statuses[0] and "restarted" in statuses[1]
+    assert "time limit" in messages[0] and "restarted" in messages[1]
 
 
 def test_watchdog_stops_a_query_over_the_memory_limit():
     fake = Fake()
-    watchdog = Watchdog(memory_mb=32, grace=0.3, stop_accepting=fake.stop, exit=fake.exit)
+    watchdog = Watchdog(memory_mb=32, grace=0.3, stop_accepting=fake.stop, exit=fake.exit)  # its own thread
     hoard: list[bytearray] = []
 
     def grow() -> None:
         for _ in range(40):
+            if fake.exited.is_set():
+                break
             hoard.append(bytearray(8 << 20))  # zero-filled pages are touched: they count in RSS
             hoard[-1][::4096] = b"x" * len(range(0, 8 << 20, 4096))
-            time.sleep(0.02)
-        time.sleep(2)
+        fake.exited.wait(10)
 
-    _watched(watchdog, fake, 60.0, grow)
+    Query(watchdog, fake, 60.0, work=grow)
     assert fake.exited.wait(10)
     hoard.clear()
     assert fake.answers == [(503, "Query stopped: it needed more memory than a query may use.")]
@@ -128,26 +160,18 @@ def test_watchdog_stops_a_query_over_the_memory_limit():
 
 def test_watchdog_release_ends_the_process_only_when_a_query_is_still_running():
     fake = Fake()
-    watchdog = Watchdog(stop_accepting=fake.stop, exit=fake.exit)
+    watchdog = _manual(fake)
     with watchdog.watch(5.0, fake.answer):
         pass
     watchdog.release()  # a normal stop: nothing running, a normal exit
     assert fake.exits == 0
-    _watched(watchdog, fake, 60.0, lambda: time.sleep(5))
-    time.sleep(0.1)
+    Query(watchdog, fake, 60.0)
     watchdog.release()
     assert fake.exits == 1
     assert fake.answers == [(503, "Query stopped: the server is stopping; try again.")]
 
 
 # --- live: real `mrkg serve`, real clients ---------------------------------------------------------------------
-
-def _request(url: str, query: str, timeout: float = 60) -> tuple[int, str, dict]:
-    """One GET over a fresh connection; a reset or an empty answer raises (that is what must never happen)."""
-    answer = http_request(url + "/sparql?" + urllib.parse.urlencode({"query": query}),
-                          headers={"Accept": "application/sparql-results+json"}, timeout=timeout)
-    return answer.status, answer.text, dict(answer.headers.items())
-
 
 @pytest.fixture(scope="module")
 def inline_server(endpoint_build, tmp_path_factory):
@@ -162,36 +186,43 @@ def inline_server(endpoint_build, tmp_path_factory):
 def test_live_runaway_queries_cost_no_other_client_its_answer(inline_server):
     with urllib.request.urlopen(inline_server.url + "/health", timeout=10) as response:
         assert json.load(response)["executor"] == "inline"
-    results: list = []
+    hostile: list = []
+    small: list = []
     errors: list = []
+    hostile_done = threading.Event()
 
-    def client(query: str, repeat: int, pause: float) -> None:
-        for _ in range(repeat):
+    def attack() -> None:
+        try:
+            hostile.append(raw_sparql_get(inline_server.url, CARTESIAN))
+        except Exception as exc:  # noqa: BLE001 - a reset connection is the failure this test looks for
+            errors.append(f"hostile: {type(exc).__name__}: {exc}")
+        if len(hostile) + len(errors) == 2:
+            hostile_done.set()
+
+    def client() -> None:  # small queries from another address, for as long as the runaway queries run
+        while not hostile_done.is_set() and len(small) < 2000:
             try:
-                results.append((query, _request(inline_server.url, query)))
-            except Exception as exc:  # noqa: BLE001 - a reset connection is the failure this test looks for
-                errors.append(f"{query[:20]}: {type(exc).__name__}: {exc}")
-            time.sleep(pause)
+                small.append(raw_sparql_get(inline_server.url, SMALL, source="127.0.0.2"))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(f"small: {type(exc).__name__}: {exc}")
+                return
 
-    threads = [threading.Thread(target=client, args=(CARTESIAN, 1, 0)) for _ in range(2)]
-    threads += [threading.Thread(target=client, args=(SMALL, 40, 0.1)) for _ in range(3)]
+    threads = [threading.Thread(target=attack) for _ in range(2)] + [threading.Thread(target=client) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     assert errors == []
-    hostile = [r for q, r in results if q == CARTESIAN]
-    small = [r for q, r in results if q == SMALL]
-    assert len(hostile) == 2 and len(small) == 120
+    assert len(hostile) == 2 and small
     for status, body, headers in hostile:
         assert status == 503, body
         assert "time limit" in body or "restarted" in body
-        assert headers.get("Retry-After") == "1" and headers.get("Connection") == "close"
+        assert headers["Retry-After"] == "1" and headers["Connection"] == "close"
     assert all(status == 200 and json.loads(body)["boolean"] is True for status, body, _ in small), \
         [(s, b[:80]) for s, b, _ in small if s != 200]
     log = inline_server.log.read_text()
     assert '"by":"watchdog"' in log and '"status":503' in log
-    assert _request(inline_server.url, SMALL)[0] == 200  # the replacement worker answers
+    assert raw_sparql_get(inline_server.url, SMALL)[0] == 200  # the replacement worker answers
 
 
 @pytest.mark.slow
@@ -200,12 +231,10 @@ def test_live_query_over_the_memory_limit_is_stopped(endpoint_build, tmp_path_fa
     server = start_server(endpoint_build, "oxigraph", log, executor="inline", query_timeout=30.0,
                           worker_memory_mb=100)
     try:
-        started = time.monotonic()
-        status, body, _ = _request(server.url, MEMORY_HOG)
+        status, body, _ = raw_sparql_get(server.url, MEMORY_HOG)
         assert status == 503, body[:200]
         assert "more memory" in body
-        assert time.monotonic() - started < 25
-        assert _request(server.url, SMALL)[0] == 200
+        assert raw_sparql_get(server.url, SMALL)[0] == 200
     finally:
         stop_server(server)
 
@@ -215,9 +244,9 @@ def test_live_pool_executor_stops_the_same_runaway_query(pool_server):
     with urllib.request.urlopen(pool_server.url + "/health", timeout=10) as response:
         health = json.load(response)
     assert health["executor"] == "pool" and health["query_workers"] == 2
-    status, body, _ = _request(pool_server.url, CARTESIAN)
+    status, body, _ = raw_sparql_get(pool_server.url, CARTESIAN)
     assert status == 503 and "time limit" in body
-    assert _request(pool_server.url, SMALL)[0] == 200
+    assert raw_sparql_get(pool_server.url, SMALL)[0] == 200
 
 
 def test_inline_executor_refused_for_an_engine_that_holds_the_gil(endpoint_build):

@@ -1,5 +1,7 @@
 """Limits that hold, on a real `mrkg serve` for every engine: a hostile query is stopped at the time limit (503, not
-a truncated 200) while small queries from other clients keep answering fast; workers come back after a kill."""
+a truncated 200) while small queries from other clients keep being answered; workers come back after a kill. No
+duration is asserted (speed is measured in benchmarks): answers, and an ordering, with client timeouts only a hang
+reaches."""
 
 from __future__ import annotations
 
@@ -7,38 +9,41 @@ import threading
 import time
 
 import pytest
-from conftest import CARTESIAN, ENDPOINT_LIMITS, http_request, sparql_get
+from conftest import CARTESIAN, ENDPOINT_LIMITS, http_request, raw_sparql_get, sparql_get
 
 TIMEOUT = ENDPOINT_LIMITS["query_timeout"]
 SMALL = "ASK { ?s a <https://w3id.org/mrkg/ontology/Drug> }"
 
 
-def get(server, query: str, accept: str = "application/sparql-results+json") -> tuple[int, str, float]:
-    started = time.monotonic()
-    answer = sparql_get(server, query, accept=accept)
-    return answer.status, answer.text, time.monotonic() - started
+HANG = TIMEOUT + 30  # seconds: a client timeout only a hang reaches
 
 
 @pytest.mark.slow
-def test_get_sparql_hostile_query_stopped_small_queries_fast(live_server):
-    hostile: dict = {}
+def test_get_sparql_hostile_query_stopped_small_queries_answered(live_server):
+    hostile: list = []
+    sent, answered = threading.Event(), threading.Event()
 
     def run_hostile():
-        hostile["result"] = get(live_server, CARTESIAN)
+        try:
+            hostile.append(raw_sparql_get(live_server.url, CARTESIAN, timeout=HANG, sent=sent))
+        finally:
+            answered.set()
 
     thread = threading.Thread(target=run_hostile)
     thread.start()
-    time.sleep(0.3)
-    small = [get(live_server, SMALL) for _ in range(10)]
-    thread.join(timeout=TIMEOUT + 30)
-    status, body, elapsed = hostile["result"]
+    assert sent.wait(HANG)
+    small = []  # (status, whether the hostile query was still unanswered when this answer came)
+    while not answered.is_set() and len(small) < 5000:
+        status, body, _ = raw_sparql_get(live_server.url, SMALL, timeout=HANG)
+        small.append((status, not answered.is_set()))
+    thread.join(HANG)
+    status, body, headers = hostile[0]
     assert status == 503, body
-    assert "time limit" in body
-    assert elapsed < TIMEOUT + 3
-    assert all(s == 200 for s, _, _ in small)
-    assert max(t for _, _, t in small) < 1.0, [round(t, 3) for _, _, t in small]
-    # the killed worker was replaced: the pool answers again at full size
-    assert all(get(live_server, SMALL)[0] == 200 for _ in range(5))
+    assert "time limit" in body and headers["Retry-After"] == "1"
+    assert all(status == 200 for status, _ in small), small
+    assert sum(during for _, during in small) >= 1, "small queries were answered while the hostile one ran"
+    # the stopped worker was replaced: the server answers again at full size
+    assert all(raw_sparql_get(live_server.url, SMALL)[0] == 200 for _ in range(5))
 
 
 @pytest.mark.slow
@@ -49,11 +54,12 @@ def test_get_sparql_hostile_queries_never_truncated_200(live_server):
         "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
     ]
     for query in queries:
-        status, body, elapsed = get(live_server, query)
+        status, body, _ = raw_sparql_get(live_server.url, query, timeout=HANG)
         assert status in {200, 503}, body
-        assert elapsed < TIMEOUT + 3
         if status == 200:
             assert body.rstrip().endswith("}")  # complete JSON, never a cut-off document
+        else:
+            assert "time limit" in body or "memory" in body, body
 
 
 def test_get_health_after_hostile(live_server):

@@ -65,7 +65,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address `mrkg serve` binds (only this one)."),
     Setting("port", 8000, "Port `mrkg serve` listens on.", int),
     Setting("http_workers", 2, "gunicorn HTTP worker processes of `mrkg serve`, forked from the loaded store.", int),
-    Setting("http_threads", 8, "Threads per HTTP worker: requests in flight per worker.", int),
+    Setting("http_threads", 8, "Threads per HTTP worker that run the app once a request has been read whole by the "
+            "worker's event loop: requests being answered at once per worker.", int),
+    Setting("client_threads", 4, "Threads of one HTTP worker that one client address may hold at once; its other "
+            "requests wait, holding no thread, until one of its own is answered (0 = no per-client limit).", int),
+    Setting("header_timeout", 10.0, "Seconds a client has to send a whole request line and headers, from its first "
+            "byte (or from connecting); then 408 and the connection is closed.", float),
+    Setting("body_timeout", 15.0, "Seconds a client has to send a whole request body once its headers are in; "
+            "then 408 and the connection is closed.", float),
+    Setting("keepalive_timeout", 5, "Seconds an idle keep-alive connection is kept open between requests.", int),
     Setting("queries_dir", "queries", "Folder of the example queries (*.rq with '# title:' lines) shown in the UI."),
     Setting("worker_memory_mb", 2048, "Memory a process evaluating queries (a query worker, or an HTTP worker with the "
             "inline executor) may add to the loaded store before it is stopped (503); 0 = no limit.", int),

@@ -8,17 +8,18 @@ unit that is stopped:
 
     request thread:  with watchdog.watch(timeout, answer_late): answer = runner.run(job)
     watchdog thread: every TICK seconds, for each watch past its deadline (or over the memory limit):
-        1. answers that client itself (503 with a message, through ``answer_late``), once;
-        2. stops the worker (SIGTERM: gunicorn's graceful stop, which takes no new connection and lets the
-           requests in flight finish);
-        3. as soon as the worker's other connections are done (``open_connections``, from gunicorn), or when
-           gunicorn is done with the worker (its worker_exit hook calls ``release``), or ``grace`` seconds later at
-           the latest, answers every query still evaluating with 503 and ends the process (os._exit: a normal
-           exit would wait for the thread still inside the engine).
+        1. answers that client itself (503 with a message, through ``answer_late``: the worker's event loop writes
+           it and closes that connection, web/front.py), once;
+        2. stops the worker taking new connections (``stop_accepting``); its connections already open are still
+           served, each answer with ``Connection: close``, new queries included;
+        3. as soon as none of the worker's connections is left to answer (``open_connections``, from the front),
+           or when the server is done with the worker (gunicorn's worker_exit hook calls ``release``), or
+           ``grace`` seconds later at the latest, answers every query still evaluating with 503 and ends the
+           process (os._exit: a normal exit would wait for the thread still inside the engine).
     gunicorn's master then forks a fresh worker from the loaded store (a fork, not a reload).
 
 A request thread whose client was answered by the watchdog never answers it again: when its evaluation returns
-it parks until the process ends. Every client thus gets one defined answer, never a truncated 200.
+it parks until the process ends. Every client thus gets one defined answer, never a truncated 200 or a reset.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
-
-from .errors import BusyError
 
 TICK = 0.05  # seconds between the watchdog's checks: the resolution of deadlines and of the memory limit
 LateAnswer = Callable[[int, str], None]  # (status, message): write a response straight to the client
@@ -59,19 +58,23 @@ class Watchdog:
     """
 
     def __init__(self, *, memory_mb: int = 0, grace: float = 5.0,
-                 stop_accepting: Callable[[], None] | None = None, exit: Callable[[int], None] = os._exit) -> None:
+                 stop_accepting: Callable[[], None] | None = None, exit: Callable[[int], None] = os._exit,
+                 thread: bool = True) -> None:
         self.memory_mb = memory_mb
         self.grace = grace
-        self._stop_accepting = stop_accepting or (lambda: os.kill(os.getpid(), signal.SIGTERM))
+        # Set by the server in each worker (web/front.py); the fallback is a graceful stop by signal.
+        self.stop_accepting = stop_accepting or (lambda: os.kill(os.getpid(), signal.SIGTERM))
+        # The number of this process's client connections still to be answered, if the server can tell.
+        self.open_connections: Callable[[], int | None] | None = None
         self._exit = exit
+        self._thread = thread  # False: no watchdog thread, the caller runs ``check`` (unit tests)
         self._lock = threading.Lock()
         self._watches: set[Watch] = set()
         self._pid: int | None = None
         self._memory_limit = 0
-        self._parked = 0  # requests answered by the watchdog: their connections stay open until the process ends
+        self.parked = 0  # request threads parked after the watchdog answered their client
+        self._parked_changed = threading.Condition()
         self.doomed_at: float | None = None
-        # The server's count of open client connections in this process (gunicorn gthread's nr_conns), if known.
-        self.open_connections: Callable[[], int | None] | None = None
 
     # --- request side -------------------------------------------------------------------------------
 
@@ -80,9 +83,7 @@ class Watchdog:
         """Evaluate the body under a deadline ``timeout`` seconds from now."""
         self._ensure_thread()
         watch = Watch(time.monotonic() + timeout, timeout, answer_late)
-        with self._lock:
-            if self.doomed_at is not None:
-                raise BusyError(503, "This worker is restarting after a stopped query; try again.")
+        with self._lock:  # a worker being stopped still answers the connections it has, queries included
             self._watches.add(watch)
         try:
             yield watch
@@ -93,7 +94,15 @@ class Watchdog:
                 answered = watch.state == "answered"
                 watch.state = "done"
             if answered:  # the watchdog has answered this client and is ending the process: never answer twice
+                with self._parked_changed:
+                    self.parked += 1
+                    self._parked_changed.notify_all()
                 threading.Event().wait()
+
+    def wait_parked(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` request threads are parked (for tests); False after ``timeout`` seconds."""
+        with self._parked_changed:
+            return self._parked_changed.wait_for(lambda: self.parked >= count, timeout)
 
     # --- watchdog side ----------------------------------------------------------------------------------
 
@@ -105,10 +114,11 @@ class Watchdog:
                 return
             self._pid = os.getpid()
             self._watches = set()
-            self._parked = 0
+            self.parked = 0
             self.doomed_at = None
             self._memory_limit = _rss_bytes() + self.memory_mb * 1024 * 1024 if self.memory_mb > 0 else 0
-            threading.Thread(target=self._run, name="mrkg-watchdog", daemon=True).start()
+            if self._thread:
+                threading.Thread(target=self._run, name="mrkg-watchdog", daemon=True).start()
 
     def _answer(self, watch: Watch, status: int, message: str) -> bool:
         """Answer ``watch``'s client now, unless its request thread got there first."""
@@ -116,19 +126,17 @@ class Watchdog:
             if watch.state != "running":
                 return False
             watch.state = "answered"
-        with self._lock:
-            self._parked += 1
         try:
             watch.answer_late(status, message)
         except Exception:  # noqa: BLE001 - a client gone is no reason to keep a runaway query
             pass
         return True
 
-    def _doom(self) -> None:
+    def _doom(self, now: float) -> None:
         if self.doomed_at is None:
-            self.doomed_at = time.monotonic()
+            self.doomed_at = now
             try:
-                self._stop_accepting()
+                self.stop_accepting()
             except Exception:  # noqa: BLE001
                 pass
 
@@ -140,11 +148,11 @@ class Watchdog:
         for watch in watches:
             if watch.deadline <= now and self._answer(
                     watch, 503, f"Query stopped after the {watch.timeout:g} s time limit."):
-                self._doom()
+                self._doom(now)
         if self._memory_limit and watches and _rss_bytes() > self._memory_limit:
             for watch in watches:
                 self._answer(watch, 503, "Query stopped: it needed more memory than a query may use.")
-            self._doom()
+            self._doom(now)
         if self.doomed_at is None:
             return False
         if now - self.doomed_at >= self.grace:
@@ -153,7 +161,7 @@ class Watchdog:
             connections = self.open_connections() if self.open_connections else None
         except Exception:  # noqa: BLE001 - a server without the count: the grace period decides
             connections = None
-        return connections is not None and connections <= self._parked
+        return connections == 0
 
     def finish(self, message: str = "Query stopped: its worker was restarted after another query ran out of time; "
                                     "try again.") -> None:

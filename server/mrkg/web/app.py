@@ -5,10 +5,8 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import socket
 import time
 from dataclasses import dataclass, field, replace
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Callable
 
@@ -67,15 +65,15 @@ class Service:
 
         The guard runs first (its verdict is cached per query text): the result cache is keyed on the canonical
         text it renders, the text the engine evaluates. The inline executor needs to answer the client itself at
-        the deadline (through gunicorn's socket), since it then ends the process evaluating the query (see
-        engine/watchdog.py); the guard's own parse runs under that deadline too.
+        the deadline (through the worker's event loop, web/front.py), since it then ends the process evaluating the
+        query (see engine/watchdog.py); the guard's own parse runs under that deadline too.
         """
         if self.pool is not None:  # the worker gets the canonical text (it checks it again: it reads back the same)
             return self._checked_and_cached(job, lambda query: self.pool.run(replace(job, query=query.text)))
         answer_late = late_answerer(self)
         if answer_late is None:
-            raise EngineError(500, "The inline query executor needs gunicorn (`mrkg serve`); under another "
-                                   "WSGI server set executor=pool.")
+            raise EngineError(500, "The inline query executor needs `mrkg serve` (its event-loop front); under "
+                                   "another server set executor=pool.")
         with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
             return self._checked_and_cached(job, lambda query: self.runner.run(job))
 
@@ -101,34 +99,27 @@ def service() -> Service:
 
 
 def late_answerer(svc: "Service") -> LateAnswer | None:
-    """A function writing a whole response straight to the current request's client, for the watchdog to call at
-    the deadline while the request's thread is still inside the engine; None when the WSGI server gives no access
-    to the client socket (gunicorn does)."""
+    """A function answering the current request's client at once, for the watchdog to call at the deadline while
+    the request's thread is still inside the engine: the worker's event loop writes the whole response and closes
+    that connection (web/front.py). None when the server is not `mrkg serve`'s front."""
     environ = request.environ
-    sock = environ.get("gunicorn.socket")
-    if sock is None:
+    exchange = environ.get("asgi.scope", {}).get("mrkg.exchange")
+    if exchange is None:
         return None
     started = time.perf_counter()
     extra = g.get("log_extra", {})
 
     def answer(status: int, message: str) -> None:
-        from .ops import EXPOSED, SECURITY_HEADERS, VERSION_HEADER, access_log
+        from .ops import access_log
 
-        body = (message.rstrip("\n") + "\n").encode("utf-8")
-        headers = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: text/plain; charset=utf-8",
-                   f"Content-Length: {len(body)}", "Connection: close", "Retry-After: 1", "Vary: Accept",
-                   "Cache-Control: no-store", f"{VERSION_HEADER}: {svc.release.version}",
-                   *(f"{name}: {value}" for name, value in SECURITY_HEADERS.items())]
-        if svc.settings["cors"]:
-            headers += ["Access-Control-Allow-Origin: *", f"Access-Control-Expose-Headers: {EXPOSED}"]
         try:
-            sock.send("\r\n".join([*headers, "", ""]).encode("latin-1") + body, socket.MSG_DONTWAIT)
-            sock.shutdown(socket.SHUT_RDWR)
+            exchange.answer_late(status, message, [(b"retry-after", b"1"), (b"vary", b"Accept")])
         finally:
             if svc.settings["access_log"]:
                 record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "remote": environ.get("REMOTE_ADDR"),
                           "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"), "status": status,
-                          "ms": round((time.perf_counter() - started) * 1000, 2), "bytes": len(body),
+                          "ms": round((time.perf_counter() - started) * 1000, 2),
+                          "bytes": len(message.rstrip("\n")) + 1,
                           "agent": (environ.get("HTTP_USER_AGENT") or "")[:200] or None, **extra, "by": "watchdog"}
                 access_log.info(json.dumps(record, separators=(",", ":")))
 
@@ -156,6 +147,12 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("max_query_depth", 4 <= values["max_query_depth"] <= 512, "from 4 to 512 (the engines recurse)"),
         ("max_query_patterns", values["max_query_patterns"] >= 1, "at least 1"),
         ("workers", values["workers"] >= 1, "at least 1"),
+        ("http_workers", values["http_workers"] >= 1, "at least 1"),
+        ("http_threads", values["http_threads"] >= 1, "at least 1"),
+        ("client_threads", values["client_threads"] >= 0, "0 (no per-client limit) or more"),
+        ("header_timeout", values["header_timeout"] > 0, "a positive number of seconds"),
+        ("body_timeout", values["body_timeout"] > 0, "a positive number of seconds"),
+        ("keepalive_timeout", values["keepalive_timeout"] >= 1, "at least 1 second"),
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
         ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
         ("executor", values["executor"] in {"auto", "inline", "pool"}, "auto, inline or pool"),
@@ -252,7 +249,9 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
         pool = WorkerPool(runner, size=values["workers"], timeout=float(values["query_timeout"]),
                           memory_mb=values["worker_memory_mb"]).start()
     else:
-        watchdog = Watchdog(memory_mb=values["worker_memory_mb"])
+        # A worker being stopped lets each of its connections send one more request (or time out) first.
+        grace = max(values["header_timeout"], values["body_timeout"], values["keepalive_timeout"]) + 1
+        watchdog = Watchdog(memory_mb=values["worker_memory_mb"], grace=grace)
     cache = ResultCache(values["cache_bytes"]) if values["cache_bytes"] > 0 else None
     app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache)
     return app

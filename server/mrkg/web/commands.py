@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -33,10 +34,13 @@ def gunicorn_options(values: dict) -> dict:
     return {
         "bind": [bind],
         "workers": values["http_workers"],
-        "worker_class": "gthread",
+        # An event loop per worker reads every request whole before one of `threads` threads runs the app, so no
+        # thread waits on a client's bytes (web/front.py; README, Serving).
+        "worker_class": "mrkg.web.front.Worker",
         "threads": values["http_threads"],
-        # gunicorn's own watchdog (a worker that stops beating); query deadlines are ours (engine/watchdog.py,
-        # pool.py). An HTTP worker may wait for a query worker up to twice the query timeout (queue, then run).
+        "keepalive": values["keepalive_timeout"],
+        # gunicorn's own watchdog (a worker whose loop stops beating); query deadlines are ours (engine/watchdog.py,
+        # pool.py).
         "timeout": int(values["query_timeout"] * 2 + 30),
         "graceful_timeout": 10,
         "preload_app": True,  # the app (store + query workers) is made once, in the single-threaded master
@@ -44,7 +48,6 @@ def gunicorn_options(values: dict) -> dict:
         "errorlog": "-",
         "loglevel": "warning",
         "proc_name": "mrkg",
-        "limit_request_line": 16384,
     }
 
 
@@ -60,19 +63,33 @@ def sandbox_hooks() -> dict:
     return {"post_fork": post_fork}
 
 
-def serve_options(values: dict, app) -> dict:
-    """Every gunicorn setting `mrkg serve` runs ``app`` (made by create_app(values)) with, hooks included: the
-    tests start gunicorn with exactly these."""
-    options = gunicorn_options(values)
-    watchdog = app.extensions["mrkg"].watchdog
-    if watchdog is not None:  # inline executor (engine/watchdog.py)
-        def post_worker_init(worker) -> None:  # the count of open connections (gthread's own)
-            watchdog.open_connections = lambda: getattr(worker, "nr_conns", None)
+def raise_open_files_limit() -> int:
+    """Raise this process's soft limit of open files to its hard limit (inherited by the forked workers), so that
+    thousands of client connections fit; the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):  # e.g. a hard limit above the kernel's nr_open
+        return soft
+    return target
 
-        options["post_worker_init"] = post_worker_init
-        options["worker_exit"] = lambda arbiter, worker: watchdog.release()
-    options.update(sandbox_hooks())
-    return options
+
+def gunicorn_hooks(app) -> dict:
+    """gunicorn's server hooks for `mrkg serve`, one function each (others may be added beside them)."""
+    hooks = {}
+    watchdog = app.extensions["mrkg"].watchdog
+    if watchdog is not None:  # inline executor (engine/watchdog.py): a worker that exits ends its stuck queries
+        hooks["worker_exit"] = lambda arbiter, worker: watchdog.release()
+    return hooks
+
+
+def serve_options(values: dict, app) -> dict:
+    """Every gunicorn setting `mrkg serve` runs ``app`` (made by create_app(values)) with, hooks included (the
+    server's own and the network wall's): the tests start gunicorn with exactly these."""
+    return {**gunicorn_options(values), **gunicorn_hooks(app), **sandbox_hooks()}
 
 
 @click.command("serve")
@@ -95,6 +112,7 @@ def serve_command(host: str | None, port: int | None) -> None:
         app = create_app(values)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
+    raise_open_files_limit()
 
     class Server(BaseApplication):
         def load_config(self) -> None:
