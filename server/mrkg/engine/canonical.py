@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdflib import BNode, Literal, URIRef, Variable
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import RDF
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from .errors import QueryError
@@ -219,7 +219,7 @@ class _Renderer:
         self._enter()
         try:
             if isinstance(node, CompValue) and node.name == "SubSelect":
-                return "{ " + self.select(node, sub=True) + " }"
+                return "{ " + self.select(node) + " }"
             inner = " ".join(filter(None, (self.part(p) for p in (_get(node, "part") or ()))))
             return "{ " + inner + " }" if inner else "{ }"
         finally:
@@ -412,7 +412,7 @@ class _Renderer:
             out.append(self.values(values))
         return " ".join(out)
 
-    def select(self, node: CompValue, *, sub: bool = False, dataset: str = "") -> str:
+    def select(self, node: CompValue, *, dataset: str = "") -> str:
         head = ["SELECT"]
         modifier = _get(node, "modifier")
         if modifier:
@@ -529,4 +529,4 @@ def render(prologue_base: str | None, tree: CompValue, *, max_depth: int, max_pa
                     renderer.deepest, renderer.patterns)
 
 
-__all__ = ["RenderError", "Rendered", "render", "XSD"]
+__all__ = ["RenderError", "Rendered", "render"]
