@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import CountingListener, free_port  # noqa: E402
+from conftest import LEAKED_REPLY, ConnectionCounter, free_port  # noqa: E402
 from hostile.queries import POISON, SERVICE_DIFFERENTIALS, UPDATES, crashers  # noqa: E402
 
 SMALL = "ASK { ?s ?p ?o }"
@@ -126,7 +126,7 @@ def bench_engine(build: Path, engine: str, work: Path) -> dict:
     if engine == "remote":
         store, extra["remote_endpoint"] = oxigraph_store(build, work)
     process, url = start(build, engine, work / f"serve-{engine}.log", max_body_bytes=1_000_000, **extra)
-    listener = CountingListener()
+    listener = ConnectionCounter(LEAKED_REPLY)
     try:
         before = children(process.pid)
         attempts = 0
@@ -142,7 +142,7 @@ def bench_engine(build: Path, engine: str, work: Path) -> dict:
         worst_smuggle = small_latency_during(url, lambda: send(url, SERVICE_DIFFERENTIALS[0].for_listener(listener.url),
                                                                "form"))
         killed += len(before - children(process.pid))
-        return {"engine": engine, "attempts": attempts, "connections": listener.connections, "workers_killed": killed,
+        return {"engine": engine, "attempts": attempts, "connections": listener.settle(), "workers_killed": killed,
                 "worst_ms_crashers": worst_crash, "worst_ms_smuggled": worst_smuggle}
     finally:
         listener.close()

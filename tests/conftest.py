@@ -249,10 +249,14 @@ class ConnectionCounter:
 
     ``settle()`` is the count of connections made before it was called, with no sleep: it connects itself and
     waits until the thread has accepted that connection (a listener accepts in the order connections were made).
+    With ``reply`` (e.g. LEAKED_REPLY), each counted connection is answered with those bytes before it is closed,
+    so that a fetch would also show in a result.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reply: bytes | None = None) -> None:
         import threading
+
+        self.reply = reply
 
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind(("127.0.0.1", 0))
@@ -271,10 +275,18 @@ class ConnectionCounter:
                 conn, peer = self.sock.accept()
             except OSError:  # closed
                 return
+            with self._lock:
+                sentinel = self._sentinels.get(peer)
+            if sentinel is None and self.reply is not None:
+                try:
+                    conn.settimeout(1)
+                    conn.recv(65536)
+                    conn.sendall(self.reply)
+                except OSError:
+                    pass
             conn.close()
             with self._lock:
                 self.peers.append(peer)
-                sentinel = self._sentinels.get(peer)
             if sentinel is not None:
                 sentinel.set()
 
@@ -583,58 +595,20 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
         _terminate(process)
 
 
-# --- A listener that counts connections (issue 10): where a fetch would land ---------------------------------
+# --- What a fetch would get back: an answer like a SPARQL endpoint's, one row of "LEAKED" (issue 10) ------------
 
-import threading  # noqa: E402
-
-LEAKED_ROW = b'{"head":{"vars":["s","p","o"]},"results":{"bindings":[{"s":{"type":"literal","value":"LEAKED"},' \
-             b'"p":{"type":"literal","value":"LEAKED"},"o":{"type":"literal","value":"LEAKED"}}]}}'
-
-
-class CountingListener:
-    """A TCP listener on 127.0.0.1 (a thread) that counts every connection it accepts and answers each like a
-    SPARQL endpoint with one row of "LEAKED", so that a fetch would show both here and in a result."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            try:
-                conn.settimeout(1)
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: "
-                             + str(len(LEAKED_ROW)).encode() + b"\r\nConnection: close\r\n\r\n" + LEAKED_ROW)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
+_LEAKED_ROW = b'{"head":{"vars":["s","p","o"]},"results":{"bindings":[{"s":{"type":"literal","value":"LEAKED"},' \
+              b'"p":{"type":"literal","value":"LEAKED"},"o":{"type":"literal","value":"LEAKED"}}]}}'
+LEAKED_REPLY = (b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\nContent-Length: "
+                + str(len(_LEAKED_ROW)).encode() + b"\r\nConnection: close\r\n\r\n" + _LEAKED_ROW)
 
 
 @pytest.fixture
-def counting_listener():
-    listener = CountingListener()
-    yield listener
-    listener.close()
+def leaky_counter():
+    """A ConnectionCounter that answers like a SPARQL endpoint with a row of "LEAKED"."""
+    counter = ConnectionCounter(LEAKED_REPLY)
+    yield counter
+    counter.close()
 
 
 def worker_pids(server: "LiveServer") -> set[int]:

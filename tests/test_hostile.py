@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import CountingListener, start_server, stop_server, worker_pids
+from conftest import LEAKED_REPLY, ConnectionCounter, start_server, stop_server, worker_pids
 from hostile.queries import ORDINARY, POISON, SERVICE_DIFFERENTIALS, UPDATES, all_queries, crashers
 from mrkg.engine.errors import QueryError
 from mrkg.engine.guard import Limits, check_query
@@ -61,11 +61,11 @@ def test_guard_answers_each_hostile_query_as_expected(hostile):
 
 
 @pytest.mark.parametrize("hostile", SERVICE_DIFFERENTIALS, ids=lambda h: h.name)
-def test_canonical_text_makes_pyoxigraph_call_no_one(hostile, counting_listener):
+def test_canonical_text_makes_pyoxigraph_call_no_one(hostile, leaky_counter):
     """pyoxigraph, given what the guard hands on, never connects; given the raw text it did (the differential)."""
     import pyoxigraph
 
-    status, text = _verdict(hostile.for_listener(counting_listener.url))
+    status, text = _verdict(hostile.for_listener(leaky_counter.url))
     if status != 200:
         return
     store = pyoxigraph.Store()
@@ -74,19 +74,19 @@ def test_canonical_text_makes_pyoxigraph_call_no_one(hostile, counting_listener)
         bool(result)
     else:
         list(result)
-    assert counting_listener.connections == 0
+    assert leaky_counter.settle() == 0
 
 
-def test_the_differential_is_real(counting_listener):
+def test_the_differential_is_real(leaky_counter):
     """The attack above means something: pyoxigraph, given the raw text, does call the listener."""
     import pyoxigraph
 
-    text = SERVICE_DIFFERENTIALS[0].for_listener(counting_listener.url)
+    text = SERVICE_DIFFERENTIALS[0].for_listener(leaky_counter.url)
     try:
         list(pyoxigraph.Store().query(text))
     except OSError:
         pass
-    assert counting_listener.connections >= 1
+    assert leaky_counter.settle() >= 1
 
 
 def test_crashers_are_refused_before_any_parser(monkeypatch):
@@ -149,10 +149,10 @@ def _smuggled(draw):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_smuggled())
-def test_fuzz_whatever_the_guard_accepts_calls_no_one(counting_listener, text):
+def test_fuzz_whatever_the_guard_accepts_calls_no_one(leaky_counter, text):
     import pyoxigraph
 
-    status, canonical = _verdict(text.replace("{listener}", counting_listener.url))
+    status, canonical = _verdict(text.replace("{listener}", leaky_counter.url))
     if status != 200:
         assert status in (400, 403)
         return
@@ -162,7 +162,7 @@ def test_fuzz_whatever_the_guard_accepts_calls_no_one(counting_listener, text):
         bool(result)
     else:
         list(result)
-    assert counting_listener.connections == 0
+    assert leaky_counter.settle() == 0
 
 
 # --- a real `mrkg serve` per engine -----------------------------------------------------------------------------
@@ -206,7 +206,7 @@ def _send(server, text: str, how: str) -> tuple[int, bytes]:
 
 @pytest.mark.parametrize("how", ["get", "form", "direct", "ui"])
 def test_live_hostile_corpus_makes_no_connection_and_kills_no_worker(hostile_server, how):
-    listener = CountingListener()
+    listener = ConnectionCounter(LEAKED_REPLY)
     try:
         before = worker_pids(hostile_server)
         for hostile in [*SERVICE_DIFFERENTIALS, *UPDATES, POISON]:
@@ -216,7 +216,7 @@ def test_live_hostile_corpus_makes_no_connection_and_kills_no_worker(hostile_ser
                 continue
             assert status in hostile.statuses, (hostile.name, status, body[:300])
             assert b"LEAKED" not in body and b"POISONED" not in body, hostile.name
-        assert listener.connections == 0
+        assert listener.settle() == 0
         assert worker_pids(hostile_server) == before
     finally:
         listener.close()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -314,53 +312,20 @@ def test_turtle_within_the_caps_is_validated(run, tmp_path: Path):
     assert result.output.splitlines()[-1] == "does not conform: 3 violation(s), 0 warning(s), 0 info"
 
 
-class Listener:
-    """A TCP listener on 127.0.0.1 that counts the connections it is offered."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=2)
-        self.sock.close()
-
-
-def test_hostile_turtle_imports_and_remote_iris_are_never_fetched(run, built, tmp_path: Path):
-    listener = Listener()
-    try:
-        url = f"http://127.0.0.1:{listener.port}"
-        claim = _claim_turtle(built, "001-baclofen-drowsiness", "001-baclofen-remote")
-        path = tmp_path / "remote.ttl"
-        path.write_text(f"@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@base <{url}/base/> .\n"
-                        f"<{url}/onto> a owl:Ontology ; owl:imports <{url}/imports.ttl> .\n"
-                        f"<https://w3id.org/mrkg/claim/001-baclofen-remote> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{url}/see> , <relative> .\n"
-                        f"<{url}/thing> a <{url}/Class> .\n" + claim)
-        result = run(str(path))
-    finally:
-        listener.close()
+def test_hostile_turtle_imports_and_remote_iris_are_never_fetched(run, built, tmp_path: Path, connection_counter):
+    url = connection_counter.url
+    claim = _claim_turtle(built, "001-baclofen-drowsiness", "001-baclofen-remote")
+    path = tmp_path / "remote.ttl"
+    path.write_text(f"@prefix owl: <http://www.w3.org/2002/07/owl#> .\n@base <{url}/base/> .\n"
+                    f"<{url}/onto> a owl:Ontology ; owl:imports <{url}/imports.ttl> .\n"
+                    f"<https://w3id.org/mrkg/claim/001-baclofen-remote> <http://www.w3.org/2000/01/rdf-schema#seeAlso> <{url}/see> , <relative> .\n"
+                    f"<{url}/thing> a <{url}/Class> .\n" + claim)
+    result = run(str(path))
     assert result.exit_code == 1, result.output
     assert (f"{path}:3: Violation: <{url}/onto>: http://www.w3.org/2002/07/owl#imports {url}/imports.ttl is not "
             "accepted in curator input") in result.output
     assert f"{path}:5: Violation: <{url}/thing>: {url}/thing is not a node of the graph" in result.output
-    assert listener.connections == 0
+    assert connection_counter.settle() == 0
 
 
 def test_hostile_turtle_may_not_change_ontology_or_shapes(run, tmp_path: Path):

@@ -9,7 +9,7 @@ from .base import Backend, DatasetSpec
 from .errors import EngineError, QueryError
 from .formats import (ALL_FORMAT_NAMES, BOOLEAN_FORMATS, GRAPH_FORMATS, RESULT_FORMATS, choose, content_type,
                       describe_choices)
-from .guard import GuardCache, Limits
+from .guard import GuardCache, GuardedQuery, Limits
 from .results import BOOLEAN_WRITERS, SOLUTION_WRITERS, write_graph
 
 
@@ -72,9 +72,10 @@ class Runner:
         self.max_rows = max_rows
         self.guard = GuardCache(limits, prefixes)
 
-    def run(self, job: Job) -> Answer:
+    def run(self, job: Job, query: GuardedQuery | None = None) -> Answer:
+        """The answer to ``job``; ``query``: the guard's verdict on it, when the caller has it already."""
         try:
-            return self._run(job)
+            return self._run(job, query)
         except EngineError as exc:
             return Answer.error(exc)
         except RecursionError:
@@ -85,10 +86,11 @@ class Runner:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             return Answer.error(EngineError(500, f"Query evaluation failed: {first}"))
 
-    def _run(self, job: Job) -> Answer:
+    def _run(self, job: Job, query: GuardedQuery | None) -> Answer:
         if job.format and job.format.strip().lower() not in ALL_FORMAT_NAMES:
             raise QueryError(400, f"Unknown format {_clip(job.format)!r}.")
-        query = self.guard.check(job.query, job.base)
+        if query is None:
+            query = self.guard.check(job.query, job.base)
         formats = formats_for(query.form)
         picked = choose(job.accept, job.format, formats)
         if picked is None:

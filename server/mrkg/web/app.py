@@ -75,7 +75,7 @@ class Service:
             raise EngineError(500, "The inline query executor needs `mrkg serve` (its event-loop front); under "
                                    "another server set executor=pool.")
         with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
-            return self._checked_and_cached(job, lambda query: self.runner.run(job))
+            return self._checked_and_cached(job, lambda query: self.runner.run(job, query))
 
     def _checked_and_cached(self, job: Job, compute: Callable[[GuardedQuery], Answer]) -> Answer:
         query = self.runner.guard.check(job.query, job.base)  # QueryError (400/403) goes to the client as is
