@@ -146,6 +146,7 @@ triage:
     note: the caption and the heading glued to it, one entry over two sentences
   - text: Baclofen is not a benzodiazepine
     reason: other
+    note: left out of the fixture's claims on purpose
 """
 
 
@@ -186,6 +187,8 @@ triage:
   - text: Side effect Baclofen
     reason: heading
     colour: blue
+  - text: Drowsiness 10-63%
+    reason: other
 """
 
 
@@ -203,6 +206,7 @@ def test_bad_triage_entries_are_file_line_errors(fixture_facts):
     assert "facts/coverage/000.yaml:11: triage text 'muscle relaxant. It can cause' does not start a sentence" in err
     assert "facts/coverage/000.yaml:13: triage entry: occurrence 3 asked, the text starts 2 sentence(s)" in err
     assert "facts/coverage/000.yaml:18: triage entry: unknown field 'colour'" in err
+    assert "facts/coverage/000.yaml:20: triage entry: reason other needs a note" in err
 
 
 def test_wrong_source_id_and_unknown_source_file(fixture_facts):
@@ -232,7 +236,7 @@ def test_coverage_command_lists_sentences_uncovered_and_json(fixture_facts):
     # the yaml skeleton, once each TODO is given a reason, is a valid triage file
     skeleton = _mrkg(*args, "--format", "yaml", cwd=facts.parent).stdout
     (facts / "coverage").mkdir()
-    (facts / "coverage" / "000.yaml").write_text(skeleton.replace("reason: TODO", "reason: other"))
+    (facts / "coverage" / "000.yaml").write_text(skeleton.replace("reason: TODO", "reason: other\n    note: fixture"))
     done = _mrkg(*args, "--uncovered", "--format", "json", cwd=facts.parent)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["000"]["untriaged"] == 0

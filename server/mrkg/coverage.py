@@ -149,6 +149,8 @@ def load_coverage_file(path: Path, name: str, errors: list[FactsError]) -> tuple
             hint = f"; did you mean {close[0]}?" if close else ""
             r.error("reason", f"triage entry: unknown reason {reason!r} (one of {', '.join(REASONS)}){hint}")
             reason = None
+        if reason == "other" and not note:
+            r.error("reason", "triage entry: reason other needs a note saying why the sentence carries no claim")
         if text and reason:
             entries.append(Triage(text, reason, note, occurrence, name, r.line))
     top.finish({"source", "triage"})
