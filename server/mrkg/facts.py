@@ -670,10 +670,11 @@ _NUMBER = r"(?:\d|one|two|three|four|five|six|seven|eight|nine|ten|a few|several
 NOTE_WORDS: tuple[tuple[re.Pattern, tuple[str, ...], str], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), fields, advice) for pattern, fields, advice in (
         (r"\b(primarily|mainly|mostly|predominantly|chiefly)\b", ("primacy",), "primacy: {w}"),
-        (r"\bmost (frequently|often|commonly)\b( reported)?", ("frequency_term",), "frequency_term: {w}"),
+        (r"\bmost (frequently|often|commonly)\b( reported)?", ("frequency_term",), "frequency_term: {m}"),
         (r"\b(mild|moderate|severe|life-threatening)\b", ("severity",), "severity: {w}"),
-        (r"\b(up to|no (longer|more) than|at most|at least)\s+" + _NUMBER, ("bound",),
-         "bound: upper or lower on the value"),
+        (r"\b(up to|no (longer|more) than|at most)\s+" + _NUMBER, ("bound",),
+         "bound: upper on the value (\"{m}\" is a limit, not the value)"),
+        (r"\b(at least|more than)\s+" + _NUMBER, ("bound",), "bound: lower on the value (\"{m}\" is a limit)"),
         (r"\b(approximately|roughly|about|around)\s+" + _NUMBER, ("approximate",), "approximate: true on the value"),
         (r"\b(investigational|off-label|approved)\b", ("use_status",), "use_status: {w}"),
     ))
@@ -730,7 +731,7 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
                     word = hit.group(0).strip()
                     errors.append(FactsError(claim.file, claim.line_of("note"),
                                              f"{what}: the note says \"{word}\", which a field exists for; set "
-                                             f"{advice.format(w=hit.group(1).lower() if hit.lastindex else word)} "
+                                             f"{advice.format(w=hit.group(1).lower(), m=word.lower())} "
                                              "(the note may still explain the reading)"))
 
 

@@ -51,6 +51,20 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text.translate(_QUOTES)).strip().lower()
 
 
+# Words that are no cue of any lexicon but that curators have put in cue fields, and where they go instead
+NOT_CUES: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), advice) for p, advice in (
+    (r"^(typical|usual|starting|maximum|max|initial)\b",
+     "a table header (\"Typical\", \"Usual\") is the dose's dose_type (starting, usual, maximum), not a cue"),
+    (r"\b(up to|no (longer|more) than|at most|not to exceed)\b",
+     "a limit of a value is its bound (bound: upper on the value: \"up to three times daily\" -> "
+     "times_per_day: 3, bound: upper), never a hedge"),
+    (r"\b(at least|more than|over)\b", "a limit of a value is its bound (bound: lower on the value), never a hedge"),
+    (r"\b(about|around|approximately|roughly)\b", "an approximate value is approximate: true on the value"),
+    (r"^(if|when|in some cases|unless|while|for people|in people)\b",
+     "words restricting when the statement applies go to conditional, never to a hedge"),
+))
+
+
 @dataclass(frozen=True)
 class Entry:
     iri: URIRef
@@ -129,6 +143,9 @@ class Lexicon:
         hint = self.suggestion(field_name, text)
         if hint:
             return f"{message}; did you mean {hint}?"
+        for pattern, advice in NOT_CUES:
+            if pattern.search(normalise(text)):
+                return f"{message}; {advice}"
         labels = sorted({e.label for e in self.entries if e.field == field_name})
         return f"{message} (the {field_name} lexicon in ontology/{LEXICON_FILE}: {', '.join(labels)})"
 
