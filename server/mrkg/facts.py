@@ -94,6 +94,10 @@ class Claim:
     def line_of(self, key: str) -> int:
         return self.lines.get(key, self.line)
 
+    def entity_ids(self) -> list[str]:
+        """Every entity the claim names: subject, object, entity qualifiers and due_to."""
+        return [self.subject, *([self.object] if self.object else []), *self.entity_qualifiers.values(), *self.due_to]
+
 
 @dataclass
 class StatedDate:
