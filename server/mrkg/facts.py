@@ -678,7 +678,7 @@ NOTE_WORDS: tuple[tuple[re.Pattern, tuple[str, ...], str], ...] = tuple(
         (r"\b(mild|moderate|severe|life-threatening)\b", ("severity",), "severity: {w}"),
         (r"\b(up to|no (longer|more) than|at most)\s+" + _NUMBER, ("bound",),
          "bound: upper on the value (\"{m}\" is a limit, not the value)"),
-        (r"\b(at least|more than)\s+" + _NUMBER, ("bound",), "bound: lower on the value (\"{m}\" is a limit)"),
+        (r"\b(at least)\s+" + _NUMBER, ("bound",), "bound: lower on the value (\"{m}\" is a limit)"),
         (r"\b(approximately|roughly|about|around)\s+" + _NUMBER, ("approximate",), "approximate: true on the value"),
         (r"\b(investigational|off-label|approved)\b", ("use_status",), "use_status: {w}"),
     ))
