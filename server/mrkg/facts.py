@@ -721,6 +721,11 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
                 errors.append(FactsError(claim.file, claim.line_of(key), f"{what}: {problem}"))
             else:
                 claim.cue_types[key] = [str(t) for t in lexicon.cue_types(key, words)]
+        magnitude = claim.text_qualifiers.get("magnitude")
+        if magnitude and "primacy" not in claim.cues and lexicon.matches("primacy", magnitude):
+            errors.append(FactsError(claim.file, claim.line_of("magnitude"),
+                                     f"{what}: magnitude {magnitude!r} says the statement holds mainly; did you mean "
+                                     f"primacy: {lexicon.matches('primacy', magnitude)[0].words}?"))
         if claim.object_text and "severity" not in claim.cues:
             found = lexicon.matches("severity", claim.object_text)
             if found:
