@@ -358,6 +358,15 @@ def test_lint_is_satisfied_by_the_field_but_the_field_is_still_checked(tmp_path:
     assert "the note says" not in err and 'primacy "often" is not a primacy cue' in err
 
 
+def test_a_comparator_lint_ignores_the_claims_own_subject(tmp_path: Path):
+    quote = "Baclofen has a higher risk of drowsiness than tizanidine."
+    own = one("note: rather than baclofen in the paragraph\n", quote, "risk", "object: drowsiness")
+    assert claim(load(write_tree(tmp_path / "own", GOOD + own)), "x").note
+    other = one("note: rather than tizanidine in the paragraph\n", quote, "risk", "object: drowsiness")
+    assert "the note names a comparator (\"than tizanidine\")" in errors_of(write_tree(tmp_path / "other",
+                                                                                       GOOD + other))
+
+
 def test_notes_and_object_texts_with_their_fields_set_pass(tmp_path: Path):
     quote = "Baclofen often can cause severe withdrawal symptoms in people with brain injury."
     extra = ("severity: severe\nobject_text: severe withdrawal symptoms\n"
@@ -411,6 +420,9 @@ def test_lexicon_entries_are_skos_concepts_with_a_cue_type():
     assert lexicon.cue_types("hedge", "potentially") == [MRKG.Probability]
     assert lexicon.cue_types("modality", "potential") == [MRKG.Possibility]
     assert lexicon.cue_types("advice", "Don\u2019t take") == [MRKG.Instruction]  # typographic apostrophe
+    # the same words in two lexicons: the sentence decides (what some doctors do, or what they believe)
+    assert lexicon.cue_types("frequency_term", "Some doctors") == [MRKG.Sometimes]
+    assert lexicon.cue_types("hedge", "Some doctors") == [MRKG.Attribution]
 
 
 # --- RDF ----------------------------------------------------------------------------------------------------
