@@ -468,6 +468,27 @@ def test_rdf_of_the_meaning_fields(graph: Graph):
     assert (w, MRKG.hedgeCueType, None) not in graph and (w, MRKG.certainty, MRKG.Hedged) not in graph
 
 
+def test_meaning_read_back_from_rdf_is_what_was_written(tmp_path: Path, graph: Graph):
+    """Curator RDF read back into claims (mrkg.rdf.read_meaning, read_value_form) keeps every meaning field."""
+    from mrkg.facts import Value
+    from mrkg.rdf import read_meaning, read_value_form
+
+    facts = load(write_tree(tmp_path / "again"))
+    for cid in ("withdrawal", "alcohol", "not-directly", "dose", "not-benzo"):
+        written = claim(facts, cid)
+        back = read_meaning(graph, CLAIM[f"910-{cid}"], Claim("910", cid, written.kind, written.subject,
+                                                               written.predicate, written.quote,
+                                                               negated=written.negated))
+        assert back.cues == written.cues and back.hedge == written.hedge, cid
+        assert {k: sorted(v) for k, v in back.cue_types.items()} == \
+            {k: sorted(v) for k, v in written.cue_types.items() if k != "primacy"}, cid
+        assert back.enum_qualifiers == written.enum_qualifiers, cid
+        assert back.text_qualifiers == written.text_qualifiers, cid
+        assert back.due_to == written.due_to and back.negation_scope == written.negation_scope, cid
+    dose = read_value_form(graph, URIRef(f"{CLAIM['910-dose']}/dose"), Value("dose", "x", {}))
+    assert (dose.bound, dose.approximate) == ("upper", True)
+
+
 def test_comparator_unstated_in_rdf(tmp_path: Path):
     root = write_tree(tmp_path, GOOD.replace("  comparator: tizanidine\n", "  comparator_unstated: true\n"))
     ds = build_dataset(load(root), read_sources(root / "sources"), REPO / "ontology")
