@@ -358,6 +358,15 @@ def test_lint_is_satisfied_by_the_field_but_the_field_is_still_checked(tmp_path:
     assert "the note says" not in err and 'primacy "often" is not a primacy cue' in err
 
 
+def test_a_comparator_lint_ignores_the_claims_own_subject(tmp_path: Path):
+    quote = "Baclofen has a higher risk of drowsiness than tizanidine."
+    own = one("note: rather than baclofen in the paragraph\n", quote, "risk", "object: drowsiness")
+    assert claim(load(write_tree(tmp_path / "own", GOOD + own)), "x").note
+    other = one("note: rather than tizanidine in the paragraph\n", quote, "risk", "object: drowsiness")
+    assert "the note names a comparator (\"than tizanidine\")" in errors_of(write_tree(tmp_path / "other",
+                                                                                       GOOD + other))
+
+
 def test_notes_and_object_texts_with_their_fields_set_pass(tmp_path: Path):
     quote = "Baclofen often can cause severe withdrawal symptoms in people with brain injury."
     extra = ("severity: severe\nobject_text: severe withdrawal symptoms\n"
@@ -411,6 +420,9 @@ def test_lexicon_entries_are_skos_concepts_with_a_cue_type():
     assert lexicon.cue_types("hedge", "potentially") == [MRKG.Probability]
     assert lexicon.cue_types("modality", "potential") == [MRKG.Possibility]
     assert lexicon.cue_types("advice", "Don\u2019t take") == [MRKG.Instruction]  # typographic apostrophe
+    # the same words in two lexicons: the sentence decides (what some doctors do, or what they believe)
+    assert lexicon.cue_types("frequency_term", "Some doctors") == [MRKG.Sometimes]
+    assert lexicon.cue_types("hedge", "Some doctors") == [MRKG.Attribution]
 
 
 # --- RDF ----------------------------------------------------------------------------------------------------
@@ -454,6 +466,27 @@ def test_rdf_of_the_meaning_fields(graph: Graph):
     assert (w, MRKG.negationScope, None) not in graph  # affirmed claims have no scope
     assert (URIRef(f"{CLAIM['910-open-range']}/frequency"), MRKG.maxValue, None) not in graph
     assert (w, MRKG.hedgeCueType, None) not in graph and (w, MRKG.certainty, MRKG.Hedged) not in graph
+
+
+def test_meaning_read_back_from_rdf_is_what_was_written(tmp_path: Path, graph: Graph):
+    """Curator RDF read back into claims (mrkg.rdf.read_meaning, read_value_form) keeps every meaning field."""
+    from mrkg.facts import Value
+    from mrkg.rdf import read_meaning, read_value_form
+
+    facts = load(write_tree(tmp_path / "again"))
+    for cid in ("withdrawal", "alcohol", "not-directly", "dose", "not-benzo"):
+        written = claim(facts, cid)
+        back = read_meaning(graph, CLAIM[f"910-{cid}"], Claim("910", cid, written.kind, written.subject,
+                                                               written.predicate, written.quote,
+                                                               negated=written.negated))
+        assert back.cues == written.cues and back.hedge == written.hedge, cid
+        assert {k: sorted(v) for k, v in back.cue_types.items()} == \
+            {k: sorted(v) for k, v in written.cue_types.items() if k != "primacy"}, cid
+        assert back.enum_qualifiers == written.enum_qualifiers, cid
+        assert back.text_qualifiers == written.text_qualifiers, cid
+        assert back.due_to == written.due_to and back.negation_scope == written.negation_scope, cid
+    dose = read_value_form(graph, URIRef(f"{CLAIM['910-dose']}/dose"), Value("dose", "x", {}))
+    assert (dose.bound, dose.approximate) == ("upper", True)
 
 
 def test_comparator_unstated_in_rdf(tmp_path: Path):

@@ -710,6 +710,8 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
     for claim in facts.claims():
         what = f"claim {claim.full_id}"
         hit = named.search(claim.note) if named is not None and claim.note else None
+        if hit and comparable[hit.group(1).lower()] in (claim.subject, claim.object):
+            hit = None  # the claim's own subject or object ("consider X rather than cyclobenzaprine")
         if hit and not _has_field(claim, "comparator") and not claim.comparator_unstated:
             errors.append(FactsError(claim.file, claim.line_of("note"),
                                      f"{what}: the note names a comparator (\"{hit.group(0)}\"); set comparator: "
