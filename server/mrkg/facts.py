@@ -749,10 +749,11 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
 def check_facts(facts: Facts, texts: dict[str, SourceText],
                 reference: dict[tuple[str, str], dict[str, str]] | None, errors: list[FactsError],
                 lexicon=None) -> None:
-    from .lexicon import load_lexicon
-
+    """References, quotes, mappings; and the cue lexicons if ``lexicon`` is given (mrkg.build.checked_facts runs
+    check_meaning itself, with the lexicon of the build's ontology)."""
     check_references(facts, errors)
     check_quotes(facts, texts, errors)
-    check_meaning(facts, lexicon if lexicon is not None else load_lexicon(), errors)
+    if lexicon is not None:
+        check_meaning(facts, lexicon, errors)
     if reference is not None:
         check_mappings(facts, reference, errors)
