@@ -36,17 +36,10 @@ class BuildResult:
     version: Version | None = None  # the version folder written (unpublished and locked from build_version)
 
 
-def _ontology_beside(facts_dir: Path) -> Path | None:
-    """The ontology/ folder beside facts/, if there is one (else load_lexicon takes this checkout's)."""
-    folder = facts_dir.parent / "ontology"
-    return folder if folder.is_dir() else None
-
-
 def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None,
                   ontology_dir: Path | None = None) -> Facts:
     """Load the facts and check them against the sources, the reference table and the cue lexicons of the ontology
     (``ontology_dir``/lexicon.ttl; default the ontology/ beside facts/, else this checkout's), or raise BuildError."""
-    from .facts import check_meaning
     from .lexicon import load_lexicon
 
     if not facts_dir.is_dir():
@@ -54,14 +47,15 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None,
     if not sources_dir.is_dir():
         raise BuildError(f"{sources_dir}: no sources folder (give --sources or MRKG_SOURCES)")
     facts, errors = load_facts(facts_dir)
-    check_meaning(facts, load_lexicon(ontology_dir or _ontology_beside(facts_dir)), errors)
     texts = read_sources(sources_dir)
     table = None
     if reference is not None:
         if not reference.is_file():
             raise BuildError(f"{reference}: no reference identifiers table (give --reference)")
         table = read_reference(reference)
-    check_facts(facts, texts, table, errors)
+    if ontology_dir is None and (facts_dir.parent / "ontology").is_dir():
+        ontology_dir = facts_dir.parent / "ontology"
+    check_facts(facts, texts, table, errors, load_lexicon(ontology_dir))
     if errors:
         errors.sort(key=lambda e: (e.file, e.line))
         raise BuildError(str(FactsErrors(errors)))
