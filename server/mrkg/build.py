@@ -12,6 +12,7 @@ from typing import Callable
 import click
 
 from .conflicts import add_conflicts, find_conflicts
+from .coverage import compute_coverage, untriaged_errors
 from .dumps import DatasetDescription, Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .rdf import QuadSet, build_dataset
@@ -50,6 +51,9 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) ->
             raise BuildError(f"{reference}: no reference identifiers table (give --reference)")
         table = read_reference(reference)
     check_facts(facts, texts, table, errors)
+    # Coverage: the triage files are checked; a source with one must have every sentence claimed or triaged.
+    coverage = compute_coverage(facts, texts, facts_dir, errors=errors)
+    errors.extend(untriaged_errors(coverage))
     if errors:
         errors.sort(key=lambda e: (e.file, e.line))
         raise BuildError(str(FactsErrors(errors)))

@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "build": "mrkg.build:build_command",
     "clean": "mrkg.build:clean_command",
     "stats": "mrkg.stats:stats_command",
+    "coverage": "mrkg.coverage:coverage_command",
     "validate": "mrkg.curate:validate_command",
     "add": "mrkg.curate:add_command",
     "query": "mrkg.queries:query_command",

@@ -69,5 +69,15 @@ def stats_command(facts_dir: Path, sources_dir: Path, reference: Path, as_json: 
         facts = checked_facts(facts_dir, sources_dir, reference)
     except BuildError as exc:
         raise click.ClickException(str(exc)) from None
+    from .coverage import compute_coverage, coverage_summary, format_summary
+    from .sources import read_sources
+
     stats = compute_stats(facts, find_conflicts(facts))
-    click.echo(json.dumps(stats, indent=2) if as_json else format_stats(stats))
+    summary = coverage_summary(compute_coverage(facts, read_sources(sources_dir), facts_dir))
+    if as_json:
+        click.echo(json.dumps({**stats, "coverage": summary}, indent=2))
+        return
+    click.echo(format_stats(stats))
+    click.echo("")
+    click.echo("sentences per source (mrkg coverage):")
+    click.echo("\n".join(format_summary(summary)))
