@@ -148,7 +148,7 @@ def test_no_two_entities_share_a_name(facts):
 def test_every_entity_is_used_by_a_claim(facts):
     used = set()
     for claim in facts.claims():
-        used |= {claim.subject, claim.object, *claim.entity_qualifiers.values()}
+        used |= set(claim.entity_ids())
     orphans = sorted(e.id for e in facts.entities.values() if e.id not in used)
     assert not orphans, f"entities no claim uses (remove them or encode the claim): {orphans}"
 

@@ -101,6 +101,11 @@ def _durations_differ(a: Value, b: Value) -> bool:
     return False
 
 
+def _denies_statement(claim: Claim) -> bool:
+    """Affirmed, or negated in statement scope (the default)."""
+    return (claim.negation_scope or "statement") == "statement"
+
+
 def _polarity(claims: list[Claim]) -> list[Conflict]:
     by_triple: dict[tuple, list[Claim]] = {}
     for claim in claims:
@@ -109,7 +114,10 @@ def _polarity(claims: list[Claim]) -> list[Conflict]:
     found = []
 
     def check(a: Claim, b: Claim) -> None:
-        if a.source_id != b.source_id and a.negated != b.negated and _compatible(a, b):
+        # Only a denial of the whole statement contradicts it: a negated manner, comparison or degree
+        # ("does not act directly", "not the same risk as", "not very effective") leaves the statement standing.
+        if a.source_id != b.source_id and a.negated != b.negated and _compatible(a, b) \
+                and _denies_statement(a) and _denies_statement(b):
             yes, no = (b, a) if a.negated else (a, b)
             found.append(_pair("polarity", a, b, f"source {yes.source_id} affirms and source {no.source_id} "
                                                  f"negates: {yes.subject} {yes.predicate} {yes.object}"))
