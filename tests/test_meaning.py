@@ -330,6 +330,7 @@ LINTS = [
                                                   "use_status: off-label"),
     ("note: compared with tizanidine in the paragraph\n", "",
      'the note names a comparator ("compared with tizanidine"); set comparator: tizanidine'),
+    ("magnitude: mainly\n", "", "magnitude 'mainly' says the statement holds mainly; did you mean primacy: mainly?"),
     ("object_text: severe withdrawal symptoms\n", "",
      "object_text 'severe withdrawal symptoms' carries the severity word \"severe\" but the claim has no severity; "
      "add severity: severe"),
@@ -339,6 +340,8 @@ LINTS = [
 @pytest.mark.parametrize("extra,_,message", LINTS, ids=[m.split(";")[0][:40] for _, _, m in LINTS])
 def test_lint_a_word_a_field_exists_for(tmp_path: Path, extra: str, _, message: str):
     quote = "Baclofen often can cause severe withdrawal symptoms in people with brain injury."
+    if extra.startswith("magnitude"):
+        quote = "If needed, take it up to about 3 times daily, mainly at night."
     root = write_tree(tmp_path, GOOD + one(extra, quote, "withdrawal", "object: withdrawal-symptoms"))
     key = extra.split(":")[0]
     err = errors_of(root)

@@ -678,7 +678,7 @@ NOTE_WORDS: tuple[tuple[re.Pattern, tuple[str, ...], str], ...] = tuple(
         (r"\b(mild|moderate|severe|life-threatening)\b", ("severity",), "severity: {w}"),
         (r"\b(up to|no (longer|more) than|at most)\s+" + _NUMBER, ("bound",),
          "bound: upper on the value (\"{m}\" is a limit, not the value)"),
-        (r"\b(at least|more than)\s+" + _NUMBER, ("bound",), "bound: lower on the value (\"{m}\" is a limit)"),
+        (r"\b(at least)\s+" + _NUMBER, ("bound",), "bound: lower on the value (\"{m}\" is a limit)"),
         (r"\b(approximately|roughly|about|around)\s+" + _NUMBER, ("approximate",), "approximate: true on the value"),
         (r"\b(investigational|off-label|approved)\b", ("use_status",), "use_status: {w}"),
     ))
@@ -721,6 +721,11 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
                 errors.append(FactsError(claim.file, claim.line_of(key), f"{what}: {problem}"))
             else:
                 claim.cue_types[key] = [str(t) for t in lexicon.cue_types(key, words)]
+        magnitude = claim.text_qualifiers.get("magnitude")
+        if magnitude and "primacy" not in claim.cues and lexicon.matches("primacy", magnitude):
+            errors.append(FactsError(claim.file, claim.line_of("magnitude"),
+                                     f"{what}: magnitude {magnitude!r} says the statement holds mainly; did you mean "
+                                     f"primacy: {lexicon.matches('primacy', magnitude)[0].words}?"))
         if claim.object_text and "severity" not in claim.cues:
             found = lexicon.matches("severity", claim.object_text)
             if found:
