@@ -38,8 +38,7 @@ class BuildResult:
     version: Version | None = None  # the version folder written (unpublished and locked from build_version)
 
 
-def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None,
-                  ontology_dir: Path | None = None) -> Facts:
+def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None, ontology_dir: Path | None = None) -> Facts:
     """Load the facts and check them against the sources, the reference table and the cue lexicons of the ontology
     (``ontology_dir``/lexicon.ttl; default the ontology/ beside facts/, else this checkout's), or raise BuildError."""
     from .lexicon import load_lexicon
