@@ -254,3 +254,30 @@ def test_the_real_build_conforms_to_the_shapes_with_the_new_terms(built):
     """0 violations: predicate groups, entity links and the new types are all allowed by the shapes."""
     assert built.report is not None and built.report.conforms
     assert not [r for r in built.report.results if r.severity == "Violation"]
+
+
+def test_mrkg_validate_in_context_accepts_a_link_to_another_file_and_refuses_a_cycle(tmp_path: Path, sources_dir: Path):
+    """`mrkg validate` sees only the entities a file names: a broader entity of another file is no violation there."""
+    effects = (REPO / "facts" / "entities" / "adverse-effects.yaml").read_text(encoding="utf-8")
+    old = "  - id: rebound-spasticity\n    label: rebound spasticity\n"
+    linked = tmp_path / "linked" / "adverse-effects.yaml"
+    linked.parent.mkdir()
+    linked.write_text(effects.replace(old, old + "    broader: [spasticity]\n    note: a test link\n"), encoding="utf-8")
+    targets = (REPO / "facts" / "entities" / "targets.yaml").read_text(encoding="utf-8")
+    old_t = "  - id: gaba-receptor\n    label: GABA receptor\n    synonyms: [GABA receptors]\n"
+    cyclic = tmp_path / "cyclic" / "targets.yaml"
+    cyclic.parent.mkdir()
+    cyclic.write_text(targets.replace(old_t, old_t + "    broader: [gaba-b-receptor]\n"), encoding="utf-8")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+    def validate(path: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mrkg", "validate", "--sources", str(sources_dir), str(path)],
+                              cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+
+    ok = validate(linked)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "Violation" not in ok.stdout
+    bad = validate(cyclic)
+    assert bad.returncode == 1
+    assert "entity 'gaba-b-receptor': broader forms a cycle: gaba-b-receptor -> gaba-receptor -> gaba-b-receptor" \
+        in bad.stdout + bad.stderr
