@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from .model import (CLAIM_VALUES, DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS,
+from .model import (CLAIM_VALUES, DOCUMENT_TYPES, ENTITY_LINKS, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS,
                     MATCH_RELATIONS, STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_SHAPES)
 from .sources import SourceText
 from .yamlfile import FactsError, Map, Seq, load_yaml_file
@@ -142,6 +143,9 @@ class Entity:
     note: str | None = None
     reference: str | None = None
     mappings: list[MappingSpec] = field(default_factory=list)
+    broader: list[str] = field(default_factory=list)  # skos:broader: entity ids of more general concepts
+    part_of: list[str] = field(default_factory=list)  # mrkg:partOf: entity ids of the wholes (anatomy)
+    link_lines: dict[tuple[str, str], int] = field(default_factory=dict)  # (field, id) -> line, for errors
     file: str = ""
     line: int = 0
 
@@ -516,7 +520,20 @@ def load_entity_file(path: Path, name: str, errors: list[FactsError]) -> list[En
         if entity.mappings and not entity.reference:
             r.error("mappings", f"entity {entity_id!r}: mappings need 'reference', the entity's name in "
                                 "the reference identifiers table")
-        r.finish({"id", "label", "synonyms", "note", "reference", "mappings"})
+        for key in ENTITY_LINKS:
+            links = r.seq(key)
+            for target, target_line in zip(links, links.item_lines):
+                if not isinstance(target, str) or not ID_PATTERN.match(target.strip()):
+                    errors.append(FactsError(name, target_line, f"entity {entity_id!r}: {key} must list entity ids "
+                                                                f"(lower-case letters, digits and hyphens), not {target!r}"))
+                    continue
+                target = target.strip()
+                if target in getattr(entity, key):
+                    errors.append(FactsError(name, target_line, f"entity {entity_id!r}: {key} lists {target!r} twice"))
+                    continue
+                getattr(entity, key).append(target)
+                entity.link_lines[(key, target)] = target_line
+        r.finish({"id", "label", "synonyms", "note", "reference", "mappings", *ENTITY_LINKS})
         entities.append(entity)
     top.finish({"type", "entities"})
     return entities
@@ -588,7 +605,8 @@ def load_facts(facts_dir: Path, root: Path | None = None) -> tuple[Facts, list[F
 
 
 def check_references(facts: Facts, errors: list[FactsError]) -> None:
-    """Every entity a claim names exists and has a type the claim's kind allows."""
+    """Every entity a claim names exists and has a type the claim's kind allows; entity links are sound."""
+    check_entity_links(facts, errors)
     for claim in facts.claims():
         kind = KINDS.get(claim.kind)
         if kind is None:
@@ -611,6 +629,70 @@ def check_references(facts: Facts, errors: list[FactsError]) -> None:
             need(value, ENTITY_QUALIFIERS[key][1], key)
         for value in claim.due_to:
             need(value, DUE_TO_TYPES, "due_to")
+
+
+def check_entity_links(facts: Facts, errors: list[FactsError]) -> None:
+    """broader and part_of name existing entities of a sensible type, never the entity itself, and form no cycle."""
+    for entity in facts.entities.values():
+        for key, (_, allowed_of) in ENTITY_LINKS.items():
+            for target_id in getattr(entity, key):
+                line = entity.link_lines.get((key, target_id), entity.line)
+                target = facts.entities.get(target_id)
+                if target is None:
+                    close = difflib.get_close_matches(target_id, facts.entities, n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    errors.append(FactsError(entity.file, line, f"entity {entity.id!r}: {key} {target_id!r} is not an "
+                                                                f"entity in facts/entities/{hint}"))
+                    continue
+                if target_id == entity.id:
+                    errors.append(FactsError(entity.file, line, f"entity {entity.id!r}: {key} names the entity itself"))
+                    continue
+                allowed = allowed_of(entity.type)
+                if target.type not in allowed:
+                    errors.append(FactsError(entity.file, line,
+                                             f"entity {entity.id!r}: {key} {target_id!r} is a {target.type}, but a "
+                                             f"{entity.type} can only have {key} "
+                                             f"{' or '.join(sorted(allowed)) if allowed else 'nothing'}"))
+    for key in ENTITY_LINKS:
+        for cycle in _cycles({e.id: [t for t in getattr(e, key) if t in facts.entities and t != e.id]
+                              for e in facts.entities.values()}):
+            first = facts.entities[cycle[0]]
+            line = first.link_lines.get((key, cycle[1]), first.line)
+            errors.append(FactsError(first.file, line, f"entity {first.id!r}: {key} forms a cycle: "
+                                                       f"{' -> '.join(cycle)}; a concept cannot be "
+                                                       f"{'broader' if key == 'broader' else 'a part'} of itself"))
+
+
+def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
+    """Each cycle of a directed graph once, as the path from its smallest id back to it (iterative DFS)."""
+    found: list[list[str]] = []
+    seen_cycles: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    for root in sorted(edges):
+        if state.get(root):
+            continue
+        stack: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(edges.get(root, []))))]
+        path = [root]
+        state[root] = 1
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(child) == 1:
+                loop = path[path.index(child):]
+                if frozenset(loop) not in seen_cycles:
+                    seen_cycles.add(frozenset(loop))
+                    start = loop.index(min(loop))
+                    loop = loop[start:] + loop[:start]
+                    found.append(loop + [loop[0]])
+            elif not state.get(child):
+                state[child] = 1
+                path.append(child)
+                stack.append((child, iter(sorted(edges.get(child, [])))))
+    return found
 
 
 def check_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[FactsError]) -> None:

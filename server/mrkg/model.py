@@ -25,6 +25,7 @@ ENTITY_TYPES: dict[str, str] = {
     "intervention": "Intervention",
     "regulatory-status": "RegulatoryStatus",
     "clinical-parameter": "ClinicalParameter",
+    "physiological-system": "PhysiologicalSystem",
 }
 
 AGENTS = frozenset({"drug", "drug-class", "substance", "intervention"})
@@ -48,13 +49,17 @@ def _k(cls: str, pred: str, objects=(), value=None, other=(), subjects=AGENTS) -
     return Kind(cls, pred, frozenset(objects), value, frozenset(other), frozenset(subjects))
 
 
+# What a drug is used for: a condition, or an effect the sources otherwise speak of as an adverse effect
+# ("benzodiazepines are primarily for anxiety, seizures, and sedation").
+USE_OBJECTS = frozenset({"condition", "adverse-effect"})
+
 KINDS: dict[str, Kind] = {
     "drug-class": _k("DrugClassClaim", "memberOfClass", {"drug-class"}),
     "mechanism": _k("MechanismClaim", "hasMechanism", {"mechanism"}),
     "site-of-action": _k("SiteOfActionClaim", "actsAt", {"anatomical-site"}),
-    "target": _k("TargetClaim", "hasTarget", {"target"}),
-    "indication": _k("IndicationClaim", "isIndicatedFor", {"condition"}),
-    "off-label-use": _k("OffLabelUseClaim", "hasOffLabelUse", {"condition"}),
+    "target": _k("TargetClaim", "hasTarget", {"target", "physiological-system"}),
+    "indication": _k("IndicationClaim", "isIndicatedFor", USE_OBJECTS),
+    "off-label-use": _k("OffLabelUseClaim", "hasOffLabelUse", USE_OBJECTS),
     "contraindication": _k("ContraindicationClaim", "isContraindicatedWith",
                            {"condition", "drug", "drug-class", "substance", "population"}),
     "adverse-effect": _k("AdverseEffectClaim", "hasAdverseEffect", {"adverse-effect", "condition"}),
@@ -69,8 +74,8 @@ KINDS: dict[str, Kind] = {
     "population-caution": _k("PopulationCautionClaim", "hasCautionFor", {"population", "condition"}),
     "dose-adjustment": _k("DoseAdjustmentClaim", "requiresDoseAdjustmentFor", {"condition"}),
     "elimination": _k("EliminationClaim", "isEliminatedBy", {"anatomical-site"}),
-    "efficacy": _k("EfficacyClaim", "isEffectiveFor", {"condition"}),
-    "recommendation": _k("RecommendationClaim", "isRecommendedFor", {"condition"}),
+    "efficacy": _k("EfficacyClaim", "isEffectiveFor", USE_OBJECTS),
+    "recommendation": _k("RecommendationClaim", "isRecommendedFor", USE_OBJECTS),
     "brand-name": _k("BrandNameClaim", "hasBrandName", {"brand"}),
     "structural-similarity": _k("StructuralSimilarityClaim", "isStructurallySimilarTo",
                                 {"drug", "drug-class", "substance"}, other={"isDerivativeOf"}),
@@ -85,6 +90,41 @@ KINDS: dict[str, Kind] = {
     "symptom": _k("SymptomClaim", "hasSymptom", {"adverse-effect", "condition"},
                   subjects={"adverse-effect", "condition"}),
     "monitoring": _k("MonitoringClaim", "requiresMonitoringOf", {"clinical-parameter", "adverse-effect", "condition"}),
+}
+
+# Grouping super-properties: each claim whose predicate is in a group also carries mrkg:predicateGroup, and the
+# asserted graph holds the group's triple beside the predicate's own (so one query finds them all).
+PREDICATE_GROUPS: dict[str, tuple[str, ...]] = {
+    "hasAdverseOutcome": ("hasAdverseEffect", "hasRiskOf", "hasWithdrawalEffect", "requiresTaperingToAvoid"),
+    "hasUse": ("isIndicatedFor", "isRecommendedFor", "isEffectiveFor", "hasOffLabelUse"),
+}
+
+
+def groups_of(predicate: str) -> list[str]:
+    return [group for group, members in PREDICATE_GROUPS.items() if predicate in members]
+
+
+# Entity types that can stand in one concept hierarchy (skos:broader): a sign, symptom or effect and the
+# condition it is a kind of are one family; every other type is a family of its own.
+BROADER_FAMILIES: tuple[frozenset[str], ...] = (frozenset({"condition", "adverse-effect"}),)
+
+
+def broader_types(entity_type: str) -> frozenset[str]:
+    for family in BROADER_FAMILIES:
+        if entity_type in family:
+            return family
+    return frozenset({entity_type})
+
+
+def part_of_types(entity_type: str) -> frozenset[str]:
+    return frozenset({"anatomical-site"}) if entity_type == "anatomical-site" else frozenset()
+
+
+# Links between entities: YAML key -> (ontology property, the types the linked entity may have given the
+# entity's own type).
+ENTITY_LINKS = {
+    "broader": ("skos:broader", broader_types),
+    "part_of": ("partOf", part_of_types),
 }
 
 # Qualifiers whose value is an entity id: YAML key -> (ontology property, allowed entity types)

@@ -14,7 +14,7 @@ from rdflib.term import Node
 
 from .facts import Claim, Entity, Facts, Source, Value
 from .model import (DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
-                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES)
+                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES, groups_of)
 from . import namespaces
 from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_ASSERTED, GRAPH_ENTITIES,
                          GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
@@ -208,6 +208,10 @@ def add_entities(ds: Dataset | QuadSet, facts: Facts) -> None:
             g.add((node, SKOS.altLabel, Literal(synonym)))
         if entity.note:
             g.add((node, SKOS.scopeNote, Literal(entity.note)))
+        for broader in entity.broader:
+            g.add((node, SKOS.broader, ENT[broader]))
+        for whole in entity.part_of:
+            g.add((node, MRKG.partOf, ENT[whole]))
     add_mappings(ds, facts)
 
 
@@ -319,6 +323,8 @@ def add_claim(g: Graph, facts: Facts, source: Source, claim: Claim, text: Source
     g.add((node, DCTERMS.identifier, Literal(claim.full_id)))
     g.add((node, MRKG.subject, ENT[claim.subject]))
     g.add((node, MRKG.predicate, MRKG[claim.predicate]))
+    for group in groups_of(claim.predicate):
+        g.add((node, MRKG.predicateGroup, MRKG[group]))
     if claim.object is not None:
         g.add((node, MRKG.object, ENT[claim.object]))
         object_label = _label_of(facts, claim.object)
@@ -439,13 +445,16 @@ def read_value_form(graph: Graph, node: URIRef, value: Value) -> Value:
 
 
 def add_asserted(ds: Dataset | QuadSet, facts: Facts) -> None:
-    """The plain layer: for every affirmed claim, the direct triple (derived, never edited)."""
+    """The plain layer: for every affirmed claim, the direct triple (derived, never edited), and the triple of
+    each grouping super-property of its predicate (mrkg:hasAdverseOutcome, mrkg:hasUse)."""
     g = ds.graph(GRAPH_ASSERTED)
     for claim in facts.claims():
         if claim.negated:
             continue
         obj = ENT[claim.object] if claim.object is not None else URIRef(f"{claim_iri(claim)}/{claim.value.shape}")
         g.add((ENT[claim.subject], MRKG[claim.predicate], obj))
+        for group in groups_of(claim.predicate):  # the grouping super-property, materialised (no inference needed)
+            g.add((ENT[claim.subject], MRKG[group], obj))
 
 
 def add_ontology(ds: Dataset | QuadSet, ontology_dir: Path) -> None:

@@ -517,7 +517,9 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
                 doc = {"type": entities[0].type if entities else "drug", "entities": [
                     {"id": _copy_id(e.id, k), "label": f"{e.label} c{k}",
                      **({"synonyms": [f"{s} c{k}" for s in e.synonyms]} if e.synonyms else {}),
-                     **({"note": e.note} if e.note else {})} for e in entities]}
+                     **({"note": e.note} if e.note else {}),
+                     **({"broader": [_copy_id(b, k) for b in e.broader]} if e.broader else {}),
+                     **({"part_of": [_copy_id(b, k) for b in e.part_of]} if e.part_of else {})} for e in entities]}
                 (facts_out / "entities" / f"{path.stem}-c{k}.yaml").write_text(
                     f"# Copy {k} of {path.name}, written by `mrkg scale --facts` -- synthetic, do not edit.\n"
                     + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
