@@ -28,8 +28,19 @@ def compute_stats(facts: Facts, conflicts: list[Conflict]) -> dict:
         "claims_per_source_and_kind": {s: dict(sorted(k.items())) for s, k in sorted(per_source.items())},
         "claims_per_kind": dict(sorted(Counter(c.kind for c in claims).items())),
         "conflicts_per_kind": dict(sorted(Counter(c.kind for c in conflicts).items())),
+        "conflicts_per_severity": dict(sorted(Counter(c.severity for c in conflicts).items())),
+        "conflicts_per_status": dict(sorted(Counter(c.status for c in conflicts).items())),
+        "conflicts_per_kind_and_severity": {f"{k} {s}": n for (k, s), n in
+                                            sorted(Counter((c.kind, c.severity) for c in conflicts).items())},
+        "statements_per_agreement": _agreement(facts, conflicts),
         "entities_per_type": dict(sorted(Counter(e.type for e in facts.entities.values()).items())),
     }
+
+
+def _agreement(facts: Facts, conflicts: list[Conflict]) -> dict[str, int]:
+    from .consensus import statements
+
+    return dict(sorted(Counter(st.agreement for st in statements(facts, conflicts)).items()))
 
 
 def format_stats(stats: dict) -> str:
@@ -47,6 +58,11 @@ def format_stats(stats: dict) -> str:
                  + str(stats["claims"]).rjust(7))
     lines.append("")
     lines.append("conflicts: " + (", ".join(f"{k} {n}" for k, n in stats["conflicts_per_kind"].items()) or "none"))
+    lines.append("conflicts by severity: " + (", ".join(f"{k} {n}" for k, n in stats["conflicts_per_severity"].items())
+                                              or "none"))
+    lines.append("conflicts by status: " + (", ".join(f"{k} {n}" for k, n in stats["conflicts_per_status"].items())
+                                            or "none"))
+    lines.append("statements: " + ", ".join(f"{k} {n}" for k, n in stats["statements_per_agreement"].items()))
     lines.append("entities: " + ", ".join(f"{k} {n}" for k, n in stats["entities_per_type"].items()))
     return "\n".join(lines)
 
@@ -69,5 +85,5 @@ def stats_command(facts_dir: Path, sources_dir: Path, reference: Path, as_json: 
         facts = checked_facts(facts_dir, sources_dir, reference)
     except BuildError as exc:
         raise click.ClickException(str(exc)) from None
-    stats = compute_stats(facts, find_conflicts(facts))
+    stats = compute_stats(facts, find_conflicts(facts, facts.decisions))
     click.echo(json.dumps(stats, indent=2) if as_json else format_stats(stats))
