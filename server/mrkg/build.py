@@ -37,8 +37,11 @@ class BuildResult:
     version: Version | None = None  # the version folder written (unpublished and locked from build_version)
 
 
-def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) -> Facts:
-    """Load the facts and check them against the sources and reference table, or raise BuildError."""
+def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None, ontology_dir: Path | None = None) -> Facts:
+    """Load the facts and check them against the sources, the reference table and the cue lexicons of the ontology
+    (``ontology_dir``/lexicon.ttl; default the ontology/ beside facts/, else this checkout's), or raise BuildError."""
+    from .lexicon import load_lexicon
+
     if not facts_dir.is_dir():
         raise BuildError(f"{facts_dir}: no facts folder")
     if not sources_dir.is_dir():
@@ -50,7 +53,9 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None) ->
         if not reference.is_file():
             raise BuildError(f"{reference}: no reference identifiers table (give --reference)")
         table = read_reference(reference)
-    check_facts(facts, texts, table, errors)
+    if ontology_dir is None and (facts_dir.parent / "ontology").is_dir():
+        ontology_dir = facts_dir.parent / "ontology"
+    check_facts(facts, texts, table, errors, load_lexicon(ontology_dir))
     decisions_path = facts_dir / "conflicts.yaml"
     facts.decisions, decision_errors = load_decisions(decisions_path, _relative(decisions_path, facts_dir.parent))
     errors += decision_errors
@@ -131,7 +136,7 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     from .shacl import format_text
 
     step = step or Steps(progress)
-    facts = checked_facts(facts_dir, sources_dir, reference)
+    facts = checked_facts(facts_dir, sources_dir, reference, ontology_dir)
     step("facts", f"read and checked {len(facts.sources)} sources, {sum(len(s.claims) for s in facts.sources.values())} "
                   f"claims, {len(facts.entities)} entities")
     dataset, stats = assemble(facts, sources_dir, ontology_dir)

@@ -7,6 +7,7 @@ so a curator sees them at once (FactsErrors).
 from __future__ import annotations
 
 import csv
+import difflib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -14,8 +15,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
-from .model import (CLAIM_VALUES, DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS,
-                    MATCH_RELATIONS, STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_SHAPES)
+from .model import (CLAIM_VALUES, CUE_FIELD_NAMES, DOCUMENT_TYPES, DUE_TO_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES,
+                    ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS, STATISTIC_TYPES, TEXT_QUALIFIERS, USE_KINDS, VALUE_BOUNDS,
+                    VALUE_SHAPES)
 from .sources import SourceText
 from .yamlfile import FactsError, Map, Seq, load_yaml_file
 
@@ -41,6 +43,8 @@ class Value:
     max_exclusive: bool = False
     statistic_type: str | None = None
     line: int = 0
+    bound: str | None = None  # upper | lower: the numbers are a limit ("up to", "at least"), not the value
+    approximate: bool = False  # "about", "around", "approximately", "roughly"
 
 
 @dataclass
@@ -66,6 +70,11 @@ class Claim:
     note: str | None = None
     file: str = ""
     line: int = 0
+    cues: dict[str, str] = field(default_factory=dict)  # cue field -> the source's words (hedge included)
+    cue_types: dict[str, list[str]] = field(default_factory=dict)  # cue field -> type concept IRIs (check_meaning)
+    comparator_unstated: bool = False
+    due_to: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # field -> line of its key
 
     @property
     def full_id(self) -> str:
@@ -74,6 +83,16 @@ class Claim:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def negation_scope(self) -> str | None:
+        """statement | manner | comparison | degree for a negated claim (statement unless said), else None."""
+        if not self.negated:
+            return None
+        return self.enum_qualifiers.get("negation_scope", "statement")
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, self.line)
 
 
 @dataclass
@@ -219,7 +238,9 @@ class _Reader:
         for key in self.data:
             if key not in self.seen:
                 hint = sorted(allowed_hint if allowed_hint is not None else self.seen)
-                self.error(key, f"{self.what}: unknown field '{key}' (expected one of: {', '.join(hint)})")
+                close = difflib.get_close_matches(str(key), hint, n=1)
+                mean = f"did you mean {close[0]}? " if close else ""
+                self.error(key, f"{self.what}: unknown field '{key}' ({mean}expected one of: {', '.join(hint)})")
 
 
 def _number(value: Any) -> Decimal | None:
@@ -268,7 +289,18 @@ def _read_value(shape_name: str, data: Any, file: str, errors: list[FactsError],
         if stat_type and stat_type not in STATISTIC_TYPES:
             r.error("type", f"{owner} {shape_name}: type {stat_type!r} is not one of {', '.join(STATISTIC_TYPES)}")
         value.statistic_type = stat_type
-    r.finish(sorted(shape.numbers | {"text"} | ({"unit"} if shape.units else set()) | shape.extra))
+    bound = r.text("bound")
+    if bound is not None:
+        if bound not in VALUE_BOUNDS:
+            r.error("bound", f"{owner} {shape_name}: bound {bound!r} is not one of {', '.join(VALUE_BOUNDS)} "
+                             "(upper: \"up to\", \"no longer than\", \"no more than\"; lower: \"at least\")")
+        elif not numbers:
+            r.error("bound", f"{owner} {shape_name}: 'bound' needs the numbers it bounds")
+        else:
+            value.bound = bound
+    value.approximate = bool(r.flag("approximate"))
+    r.finish(sorted(shape.numbers | {"text", "bound", "approximate"} | ({"unit"} if shape.units else set())
+                    | shape.extra))
     low, high = numbers.get("min"), numbers.get("max")
     if low is not None and high is not None and low > high:
         r.error("min", f"{owner} {shape_name}: min {low} is greater than max {high}")
@@ -317,7 +349,21 @@ def _read_claim(data: Any, source_id: str, file: str, line: int, errors: list[Fa
             else:
                 claim.value = _read_value(kind.value, raw, file, errors, what, r.data.line_of(kind.value))
     claim.negated = bool(r.flag("negated"))
-    claim.hedge = r.text("hedge")
+    for key in CUE_FIELD_NAMES:
+        words = r.text(key)
+        if words:
+            claim.cues[key] = words
+    claim.hedge = claim.cues.get("hedge")
+    claim.comparator_unstated = bool(r.flag("comparator_unstated"))
+    due_to = r.get("due_to")
+    if due_to is not None:
+        items = due_to if isinstance(due_to, Seq) else [due_to]
+        for item in items:
+            if isinstance(item, str) and item.strip():
+                claim.due_to.append(item.strip())
+            else:
+                r.error("due_to", f"{what}: 'due_to' is a list of entity ids (the underlying cause or disease of "
+                                  "the object), e.g. due_to: [brain-injury]")
     claim.occurrence = r.get("occurrence", 1)
     if isinstance(claim.occurrence, bool) or not isinstance(claim.occurrence, int) or claim.occurrence < 1:
         r.error("occurrence", f"{what}: 'occurrence' must be a whole number from 1")
@@ -346,9 +392,36 @@ def _read_claim(data: Any, source_id: str, file: str, line: int, errors: list[Fa
             value = _read_value(key, raw, file, errors, what, r.data.line_of(key))
             if value is not None:
                 claim.values[key] = value
-    allowed = {"id", "kind", "subject", "object", "predicate", "quote", "negated", "hedge", "occurrence",
-               "subject_text", "object_text", "note", "serious", *ENTITY_QUALIFIERS, *ENUM_QUALIFIERS,
-               *TEXT_QUALIFIERS, *CLAIM_VALUES}
+    if claim.negated:
+        claim.enum_qualifiers.setdefault("negation_scope", "statement")
+    elif "negation_scope" in claim.enum_qualifiers:
+        r.error("negation_scope", f"{what}: 'negation_scope' is for a negated claim; add 'negated: true' or drop it")
+    scope = claim.enum_qualifiers.get("negation_scope")
+    if scope == "manner" and "manner" not in claim.text_qualifiers:
+        r.error("negation_scope", f"{what}: negation_scope manner needs 'manner', the words negated "
+                                  "(e.g. manner: directly)")
+    if scope == "comparison" and "comparison" not in claim.enum_qualifiers:
+        r.error("negation_scope", f"{what}: negation_scope comparison needs 'comparison' (and 'comparator' or "
+                                  "'comparator_unstated: true')")
+    if scope == "degree" and "magnitude" not in claim.text_qualifiers:
+        r.error("negation_scope", f"{what}: negation_scope degree needs 'magnitude', the words of the degree "
+                                  "negated (e.g. magnitude: very effective)")
+    if "use_status" in claim.enum_qualifiers and kind_name not in USE_KINDS:
+        r.error("use_status", f"{what}: 'use_status' is for use claims ({', '.join(sorted(USE_KINDS))}), "
+                              f"not {kind_name}")
+    if claim.comparator_unstated and "comparator" in claim.entity_qualifiers:
+        r.error("comparator_unstated", f"{what}: 'comparator_unstated: true' says the source names no comparator, "
+                                       "but 'comparator' is given; keep one of them")
+    if claim.comparator_unstated and "comparison" not in claim.enum_qualifiers:
+        r.error("comparator_unstated", f"{what}: 'comparator_unstated' goes with a 'comparison'")
+    if ("comparison" in claim.enum_qualifiers and "comparator" not in claim.entity_qualifiers
+            and not claim.comparator_unstated):
+        r.error("comparison", f"{what}: a comparison needs 'comparator' (the entity compared with), or "
+                              "'comparator_unstated: true' if the source names none")
+    claim.lines = dict(r.data.key_lines)
+    allowed = {"id", "kind", "subject", "object", "predicate", "quote", "negated", "occurrence",
+               "subject_text", "object_text", "note", "serious", "comparator_unstated", "due_to", *CUE_FIELD_NAMES,
+               *ENTITY_QUALIFIERS, *ENUM_QUALIFIERS, *TEXT_QUALIFIERS, *CLAIM_VALUES}
     if kind is not None and kind.value:
         allowed.add(kind.value)
         allowed.discard("object")
@@ -535,6 +608,8 @@ def check_references(facts: Facts, errors: list[FactsError]) -> None:
             need(claim.object, kind.objects, "object")
         for key, value in claim.entity_qualifiers.items():
             need(value, ENTITY_QUALIFIERS[key][1], key)
+        for value in claim.due_to:
+            need(value, DUE_TO_TYPES, "due_to")
 
 
 def check_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[FactsError]) -> None:
@@ -567,7 +642,8 @@ def check_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[FactsE
                                                                  f"{claim.occurrence} asked, the quote stands "
                                                                  f"{len(hits)} time(s)"))
             parts = [(claim.hedge, "hedge"), (claim.subject_text, "subject_text"), (claim.object_text, "object_text"),
-                     *((v, k) for k, v in claim.text_qualifiers.items())]
+                     *((v, k) for k, v in claim.text_qualifiers.items()),
+                     *((v, k) for k, v in claim.cues.items() if k != "hedge")]
             values = list(claim.values.values()) + ([claim.value] if claim.value else [])
             parts += [(v.text, f"{v.shape} text") for v in values]
             parts += [(v.term, f"{v.shape} term") for v in values if v.term]
@@ -590,9 +666,83 @@ def check_mappings(facts: Facts, reference: dict[tuple[str, str], dict[str, str]
                 mapping.evidence = ids[mapping.id]
 
 
+# Words in a note for which a field exists: (pattern, the field(s) that, set on the claim, make the note fine, advice)
+_NUMBER = r"(?:\d|one|two|three|four|five|six|seven|eight|nine|ten|a few|several|half)"
+NOTE_WORDS: tuple[tuple[re.Pattern, tuple[str, ...], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), fields, advice) for pattern, fields, advice in (
+        (r"\b(primarily|mainly|mostly|predominantly|chiefly)\b", ("primacy",), "primacy: {w}"),
+        (r"\bmost (frequently|often|commonly)\b( reported)?", ("frequency_term",), "frequency_term: {m}"),
+        (r"\b(mild|moderate|severe|life-threatening)\b", ("severity",), "severity: {w}"),
+        (r"\b(up to|no (longer|more) than|at most)\s+" + _NUMBER, ("bound",),
+         "bound: upper on the value (\"{m}\" is a limit, not the value)"),
+        (r"\b(at least|more than)\s+" + _NUMBER, ("bound",), "bound: lower on the value (\"{m}\" is a limit)"),
+        (r"\b(approximately|roughly|about|around)\s+" + _NUMBER, ("approximate",), "approximate: true on the value"),
+        (r"\b(investigational|off-label|approved)\b", ("use_status",), "use_status: {w}"),
+    ))
+
+
+def _has_field(claim: Claim, name: str) -> bool:
+    values = list(claim.values.values()) + ([claim.value] if claim.value else [])
+    if name == "bound":
+        return any(v.bound for v in values)
+    if name == "approximate":
+        return any(v.approximate for v in values)
+    if name == "comparator_unstated":
+        return claim.comparator_unstated
+    return name in claim.cues or name in claim.entity_qualifiers or name in claim.enum_qualifiers \
+        or name in claim.text_qualifiers
+
+
+def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
+    """Each cue field holds an entry of its lexicon (ontology/lexicon.ttl); lints on notes and object texts.
+    Fills ``claim.cue_types`` with the cue type concepts found."""
+    comparable = {}
+    for entity in facts.entities.values():
+        if entity.type in ENTITY_QUALIFIERS["comparator"][1]:
+            for name in (entity.label, *entity.synonyms):
+                comparable.setdefault(name.lower(), entity.id)
+    names = "|".join(re.escape(n) for n in sorted(comparable, key=len, reverse=True))
+    named = re.compile(r"\b(?:compared (?:with|to)|versus|vs\.?|than)\s+(?:\w+\s+){0,2}?(" + names + r")\b",
+                       re.IGNORECASE) if names else None
+    for claim in facts.claims():
+        what = f"claim {claim.full_id}"
+        hit = named.search(claim.note) if named is not None and claim.note else None
+        if hit and not _has_field(claim, "comparator") and not claim.comparator_unstated:
+            errors.append(FactsError(claim.file, claim.line_of("note"),
+                                     f"{what}: the note names a comparator (\"{hit.group(0)}\"); set comparator: "
+                                     f"{comparable[hit.group(1).lower()]} (with comparison), or comparator_unstated: "
+                                     "true if the quote names none (the note may still explain the reading)"))
+        for key, words in claim.cues.items():
+            problem = lexicon.check(key, words)
+            if problem:
+                errors.append(FactsError(claim.file, claim.line_of(key), f"{what}: {problem}"))
+            else:
+                claim.cue_types[key] = [str(t) for t in lexicon.cue_types(key, words)]
+        if claim.object_text and "severity" not in claim.cues:
+            found = lexicon.matches("severity", claim.object_text)
+            if found:
+                errors.append(FactsError(claim.file, claim.line_of("object_text"),
+                                         f"{what}: object_text {claim.object_text!r} carries the severity word "
+                                         f"\"{found[0].words}\" but the claim has no severity; add severity: "
+                                         f"{found[0].words} (the object stays the generic entity)"))
+        if claim.note:
+            for pattern, fields, advice in NOTE_WORDS:
+                hit = pattern.search(claim.note)
+                if hit and not any(_has_field(claim, f) for f in fields):
+                    word = hit.group(0).strip()
+                    errors.append(FactsError(claim.file, claim.line_of("note"),
+                                             f"{what}: the note says \"{word}\", which a field exists for; set "
+                                             f"{advice.format(w=hit.group(1).lower(), m=word.lower())} "
+                                             "(the note may still explain the reading)"))
+
+
 def check_facts(facts: Facts, texts: dict[str, SourceText],
-                reference: dict[tuple[str, str], dict[str, str]] | None, errors: list[FactsError]) -> None:
+                reference: dict[tuple[str, str], dict[str, str]] | None, errors: list[FactsError],
+                lexicon=None) -> None:
+    from .lexicon import load_lexicon
+
     check_references(facts, errors)
     check_quotes(facts, texts, errors)
+    check_meaning(facts, lexicon if lexicon is not None else load_lexicon(), errors)
     if reference is not None:
         check_mappings(facts, reference, errors)

@@ -106,14 +106,33 @@ ENUM_QUALIFIERS: dict[str, tuple[str, dict[str, str]]] = {
     "dose_type": ("doseType", {"starting": "StartingDose", "usual": "UsualDose", "maximum": "MaximumDose"}),
     "comparison": ("comparison", {"higher": "Higher", "lower": "Lower", "similar": "Similar",
                                   "different": "Different"}),
+    "negation_scope": ("negationScope", {"statement": "StatementScope", "manner": "MannerScope",
+                                         "comparison": "ComparisonScope", "degree": "DegreeScope"}),
+    "use_status": ("useStatus", {"approved": "Approved", "off-label": "OffLabel",
+                                 "investigational": "Investigational", "established": "EstablishedUse"}),
 }
+
+# The kinds a use_status fits (uses of a drug)
+USE_KINDS = frozenset({"indication", "off-label-use", "efficacy", "recommendation"})
+
+# Cue fields: the source's words (in the quote), each typed by its closed lexicon in ontology/lexicon.ttl
+# (see mrkg.lexicon for their RDF properties). `hedge` alone makes a claim mrkg:Hedged.
+CUE_FIELD_NAMES = ("hedge", "modality", "frequency_term", "advice", "evidence_level", "primacy", "severity")
+
+# due_to: entity ids, the underlying cause or disease of the object (RDF mrkg:dueTo)
+DUE_TO_TYPES = frozenset({"condition", "adverse-effect", "substance", "drug", "drug-class", "intervention",
+                          "clinical-context", "population"})
 
 # Qualifiers whose value is the source's own words (must occur in the quote)
 TEXT_QUALIFIERS: dict[str, str] = {
-    "evidence_level": "evidenceLevel",
     "line_of_therapy": "lineOfTherapy",
     "magnitude": "magnitude",
+    "manner": "manner",
+    "conditional": "conditionalText",
 }
+
+# Value forms every value may take besides its numbers
+VALUE_BOUNDS = {"upper": "UpperBound", "lower": "LowerBound"}
 
 UCUM_UNITS = frozenset({"mg", "g", "ug", "mL", "%", "1", "min", "h", "d", "wk", "mo", "a"})
 

@@ -14,7 +14,7 @@ from rdflib.term import Node
 
 from .facts import Claim, Entity, Facts, Source, Value
 from .model import (DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
-                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES)
+                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_BOUNDS, VALUE_PROPERTY, VALUE_SHAPES)
 from . import namespaces
 from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_ASSERTED, GRAPH_ENTITIES,
                          GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
@@ -290,6 +290,10 @@ def add_value(g: Graph, node: URIRef, value: Value) -> None:
         g.add((node, MRKG.maxExclusive, Literal(True)))
     if value.statistic_type:
         g.add((node, MRKG.statisticType, MRKG[STATISTIC_TYPES[value.statistic_type]]))
+    if value.bound:
+        g.add((node, MRKG.bound, MRKG[VALUE_BOUNDS[value.bound]]))
+    if value.approximate:
+        g.add((node, MRKG.approximate, Literal(True)))
     derived = derived_daily_total(value)
     if derived is not None:
         g.add((node, MRKG.derivedDailyTotal, _decimal(derived)))
@@ -327,8 +331,11 @@ def add_claim(g: Graph, facts: Facts, source: Source, claim: Claim, text: Source
     g.add((node, RDFS.label, Literal(("NOT: " if claim.negated else "") + label)))
     g.add((node, MRKG.polarity, MRKG.Negated if claim.negated else MRKG.Affirmed))
     g.add((node, MRKG.certainty, MRKG.Hedged if claim.hedge else MRKG.Stated))
-    if claim.hedge:
-        g.add((node, MRKG.hedgeCue, Literal(claim.hedge)))
+    add_cues(g, node, claim)
+    if claim.comparator_unstated:
+        g.add((node, MRKG.comparatorUnstated, Literal(True)))
+    for entity_id in claim.due_to:
+        g.add((node, MRKG.dueTo, ENT[entity_id]))
     g.add((node, MRKG.quote, Literal(span.exact)))
     if claim.subject_text:
         g.add((node, MRKG.subjectText, Literal(claim.subject_text)))
@@ -370,6 +377,27 @@ def add_claim(g: Graph, facts: Facts, source: Source, claim: Claim, text: Source
     g.add((position_selector, RDF.type, OA.TextPositionSelector))
     g.add((position_selector, OA.start, Literal(span.start, datatype=XSD.nonNegativeInteger)))
     g.add((position_selector, OA.end, Literal(span.end, datatype=XSD.nonNegativeInteger)))
+
+
+def cue_types(claim: Claim, field_name: str) -> list[str]:
+    """The cue type concepts of a claim's cue field: as the build's check found them, else from the lexicon."""
+    if field_name in claim.cue_types:
+        return claim.cue_types[field_name]
+    from .lexicon import load_lexicon
+
+    return [str(t) for t in load_lexicon().cue_types(field_name, claim.cues[field_name])]
+
+
+def add_cues(g: Graph, node: URIRef, claim: Claim) -> None:
+    """Each cue field: the source's words and the type concept(s) of the lexicon entries they contain."""
+    from .lexicon import CUE_FIELDS, CUE_TEXT_PROPERTY
+
+    for key, words in sorted(claim.cues.items()):
+        g.add((node, MRKG[CUE_TEXT_PROPERTY[key]], Literal(words)))
+        type_property = CUE_FIELDS[key][1]
+        if type_property:
+            for concept in cue_types(claim, key):
+                g.add((node, MRKG[type_property], URIRef(concept)))
 
 
 def add_asserted(ds: Dataset | QuadSet, facts: Facts) -> None:

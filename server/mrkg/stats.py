@@ -11,6 +11,40 @@ from .conflicts import Conflict
 from .facts import Facts
 
 
+# stats key -> the cue field whose type concepts it counts
+CUE_STATS = {
+    "hedged_claims_per_cue_type": "hedge",
+    "claims_per_modality": "modality",
+    "claims_per_frequency_term": "frequency_term",
+    "claims_per_advice": "advice",
+    "claims_per_evidence_grade": "evidence_level",
+    "claims_per_severity": "severity",
+}
+
+
+def _local(iri: str) -> str:
+    return iri.rsplit("/", 1)[-1]
+
+
+def meaning_stats(claims: list) -> dict:
+    """Claims per type of each cue field (a claim whose cue holds two types counts once in each), per negation
+    scope and per use status."""
+    from .rdf import cue_types
+
+    out: dict[str, dict[str, int]] = {}
+    for key, field_name in CUE_STATS.items():
+        counter: Counter = Counter()
+        for claim in claims:
+            if field_name in claim.cues:
+                for concept in cue_types(claim, field_name) or ["(no lexicon entry)"]:
+                    counter[_local(concept)] += 1
+        out[key] = dict(sorted(counter.items()))
+    out["negated_claims_per_scope"] = dict(sorted(Counter(c.negation_scope for c in claims if c.negated).items()))
+    out["claims_per_use_status"] = dict(sorted(Counter(c.enum_qualifiers["use_status"] for c in claims
+                                                       if "use_status" in c.enum_qualifiers).items()))
+    return out
+
+
 def compute_stats(facts: Facts, conflicts: list[Conflict]) -> dict:
     claims = list(facts.claims())
     per_source: dict[str, dict[str, int]] = {}
@@ -34,6 +68,7 @@ def compute_stats(facts: Facts, conflicts: list[Conflict]) -> dict:
                                             sorted(Counter((c.kind, c.severity) for c in conflicts).items())},
         "statements_per_agreement": _agreement(facts, conflicts),
         "entities_per_type": dict(sorted(Counter(e.type for e in facts.entities.values()).items())),
+        **meaning_stats(claims),
     }
 
 
@@ -64,6 +99,10 @@ def format_stats(stats: dict) -> str:
                                             or "none"))
     lines.append("statements: " + ", ".join(f"{k} {n}" for k, n in stats["statements_per_agreement"].items()))
     lines.append("entities: " + ", ".join(f"{k} {n}" for k, n in stats["entities_per_type"].items()))
+    lines.append("")
+    for key in (*CUE_STATS, "negated_claims_per_scope", "claims_per_use_status"):
+        counts = stats.get(key, {})
+        lines.append(key.replace("_", " ") + ": " + (", ".join(f"{k} {n}" for k, n in counts.items()) or "none"))
     return "\n".join(lines)
 
 
