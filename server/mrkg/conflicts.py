@@ -502,10 +502,12 @@ def _values(ctx: Context, claims: list[Claim]) -> list[Conflict]:
             if dl > dh:
                 above.append((low, high))
         if above:
-            sides = [Side("give as a lower dose " + " / ".join(dict.fromkeys(repr(l.value.text) for l, _ in above)),
-                          tuple(dict.fromkeys(l for l, _ in above))),
-                     Side("give as a higher dose " + " / ".join(dict.fromkeys(repr(h.value.text) for _, h in above)),
-                          tuple(dict.fromkeys(h for _, h in above)))]
+            lows = list({l.full_id: l for l, _ in above}.values())
+            highs = list({h.full_id: h for _, h in above}.values())
+            sides = [Side("give as a " + " / ".join(dict.fromkeys(f"{c.enum_qualifiers['dose_type']} dose {c.value.text!r}"
+                                                                  for c in lows)), tuple(lows)),
+                     Side("give as a " + " / ".join(dict.fromkeys(f"{c.enum_qualifiers['dose_type']} dose {c.value.text!r}"
+                                                                  for c in highs)) + ", which is lower", tuple(highs))]
             conflict = _make(ctx, "value", "substantive", subject, "hasDose", None, "dose order", sides)
             if conflict:
                 found.append(conflict)
