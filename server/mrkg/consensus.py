@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from rdflib import Literal, Namespace
 from rdflib.namespace import RDF, RDFS, XSD
 
-from .conflicts import SEVERITIES, SEVERITY_RANK, SINGLE_VALUED, Conflict, Context, group_of, hedged, scope
+from .conflicts import SEVERITIES, SEVERITY_RANK, SINGLE_VALUED, Conflict, Context, _topic, group_of, hedged, scope
 from .facts import Claim, Facts
 from .namespaces import BASE, CONFLICT, ENT, GRAPH, MRKG, SRC
 from .rdf import claim_iri
@@ -108,9 +108,7 @@ def add_consensus(ds, facts: Facts, conflicts: list[Conflict], ctx: Context | No
     for st in made:
         node = STATEMENT[st.id]
         g.add((node, RDF.type, MRKG.Statement))
-        words = (f"{ctx.label(st.subject)} {st.predicate} {ctx.label(st.object)}" if st.object
-                 else f"{ctx.label(st.subject)}: {st.aspect}")
-        g.add((node, RDFS.label, Literal(words)))
+        g.add((node, RDFS.label, Literal(_topic(ctx, st.subject, st.predicate, st.object, st.aspect))))
         g.add((node, MRKG.statementSubject, ENT[st.subject]))
         g.add((node, MRKG.statementPredicate, MRKG[st.predicate]))
         if st.object:
