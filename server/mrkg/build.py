@@ -11,7 +11,8 @@ from typing import Callable
 
 import click
 
-from .conflicts import add_conflicts, find_conflicts
+from .conflicts import add_conflicts, find_conflicts, load_decisions, propose
+from .consensus import add_consensus
 from .coverage import compute_coverage, untriaged_errors
 from .dumps import DatasetDescription, Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
@@ -60,17 +61,38 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None, on
     # Coverage: the triage files are checked; a source with one must have every sentence claimed or triaged.
     coverage = compute_coverage(facts, texts, facts_dir, errors=errors)
     errors.extend(untriaged_errors(coverage))
+    decisions_path = facts_dir / "conflicts.yaml"
+    facts.decisions, decision_errors = load_decisions(decisions_path, _relative(decisions_path, facts_dir.parent))
+    errors += decision_errors
     if errors:
         errors.sort(key=lambda e: (e.file, e.line))
         raise BuildError(str(FactsErrors(errors)))
     return facts
 
 
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def assemble(facts: Facts, sources_dir: Path, ontology_dir: Path) -> tuple[QuadSet, dict]:
+    """The graph of the facts, with the conflicts curators have not dismissed and the consensus view. Decisions
+    that no longer match a proposal (or name claims that do not exist) fail the build."""
     texts = read_sources(sources_dir)
     dataset = build_dataset(facts, texts, ontology_dir)
-    conflicts = find_conflicts(facts)
+    proposals = propose(facts, ontology_dir)
+    if facts.decisions is not None:
+        problems = facts.decisions.check(facts, proposals)
+        if problems:
+            problems.sort(key=lambda e: (e.file, e.line))
+            raise BuildError(str(FactsErrors(problems)))
+        conflicts = facts.decisions.apply(facts, proposals, ontology_dir)
+    else:
+        conflicts = proposals
     add_conflicts(dataset, conflicts)
+    add_consensus(dataset, facts, conflicts)
     return dataset, compute_stats(facts, conflicts)
 
 

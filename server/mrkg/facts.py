@@ -165,6 +165,7 @@ class Facts:
     dataset: DatasetInfo
     entities: dict[str, Entity]
     sources: dict[str, Source]
+    decisions: Any = None  # curators' conflict decisions (mrkg.conflicts.Decisions), read by build.checked_facts
 
     def claims(self) -> Iterable[Claim]:
         for source_id in sorted(self.sources):

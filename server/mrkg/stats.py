@@ -62,9 +62,20 @@ def compute_stats(facts: Facts, conflicts: list[Conflict]) -> dict:
         "claims_per_source_and_kind": {s: dict(sorted(k.items())) for s, k in sorted(per_source.items())},
         "claims_per_kind": dict(sorted(Counter(c.kind for c in claims).items())),
         "conflicts_per_kind": dict(sorted(Counter(c.kind for c in conflicts).items())),
+        "conflicts_per_severity": dict(sorted(Counter(c.severity for c in conflicts).items())),
+        "conflicts_per_status": dict(sorted(Counter(c.status for c in conflicts).items())),
+        "conflicts_per_kind_and_severity": {f"{k} {s}": n for (k, s), n in
+                                            sorted(Counter((c.kind, c.severity) for c in conflicts).items())},
+        "statements_per_agreement": _agreement(facts, conflicts),
         "entities_per_type": dict(sorted(Counter(e.type for e in facts.entities.values()).items())),
         **meaning_stats(claims),
     }
+
+
+def _agreement(facts: Facts, conflicts: list[Conflict]) -> dict[str, int]:
+    from .consensus import statements
+
+    return dict(sorted(Counter(st.agreement for st in statements(facts, conflicts)).items()))
 
 
 def format_stats(stats: dict) -> str:
@@ -82,6 +93,11 @@ def format_stats(stats: dict) -> str:
                  + str(stats["claims"]).rjust(7))
     lines.append("")
     lines.append("conflicts: " + (", ".join(f"{k} {n}" for k, n in stats["conflicts_per_kind"].items()) or "none"))
+    lines.append("conflicts by severity: " + (", ".join(f"{k} {n}" for k, n in stats["conflicts_per_severity"].items())
+                                              or "none"))
+    lines.append("conflicts by status: " + (", ".join(f"{k} {n}" for k, n in stats["conflicts_per_status"].items())
+                                            or "none"))
+    lines.append("statements: " + ", ".join(f"{k} {n}" for k, n in stats["statements_per_agreement"].items()))
     lines.append("entities: " + ", ".join(f"{k} {n}" for k, n in stats["entities_per_type"].items()))
     lines.append("")
     for key in (*CUE_STATS, "negated_claims_per_scope", "claims_per_use_status"):
@@ -111,7 +127,7 @@ def stats_command(facts_dir: Path, sources_dir: Path, reference: Path, as_json: 
     from .coverage import compute_coverage, coverage_summary, format_summary
     from .sources import read_sources
 
-    stats = compute_stats(facts, find_conflicts(facts))
+    stats = compute_stats(facts, find_conflicts(facts, facts.decisions))
     summary = coverage_summary(compute_coverage(facts, read_sources(sources_dir), facts_dir))
     if as_json:
         click.echo(json.dumps({**stats, "coverage": summary}, indent=2))
