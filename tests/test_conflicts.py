@@ -138,7 +138,7 @@ def test_frequencies_whose_ranges_do_not_overlap_are_a_value_conflict(one, other
 
 
 @pytest.mark.parametrize("term,numbers,flagged", [
-    ("Rare", dict(min=5, max=15), True),   # rare is 0.01-0.1% in the declared bands
+    ("Rare", dict(min=5, max=15), True),  # rare is 0.01-0.1% in the declared bands
     ("common", dict(min=2, max=8), False),  # common is 1-10%
     ("common", dict(min=21, max=21), True),
     ("less common", dict(min=21, max=21), False),  # not a declared band: never compared
@@ -146,7 +146,7 @@ def test_frequencies_whose_ranges_do_not_overlap_are_a_value_conflict(one, other
 def test_a_percentage_outside_the_band_of_a_frequency_term_is_a_frequency_conflict(term, numbers, flagged):
     facts = _facts(_claim("001", "pct", "adverse-effect", obj="weakness", values={"frequency": _value("frequency", "5-15%", "%", **numbers)}),
                    _claim("003", "word", "adverse-effect", obj="weakness", values={"frequency": _value("frequency", term, term=term)}))
-    assert [(c.kind, c.severity) for c in propose(facts)] == ([("frequency", "substantive")] if flagged else [])
+    assert [c.kind for c in propose(facts)] == (["frequency"] if flagged else [])
 
 
 def test_a_severe_effects_frequency_is_not_compared_with_the_effect_at_any_severity():
@@ -205,9 +205,9 @@ def test_a_usual_dose_given_as_an_upper_bound_reaching_a_maximum_agrees_and_one_
 
 # --- evidence, lines of therapy, certainty, magnitude, scope -------------------------------------------------------
 
-def _efficacy(source, cid, words, grade, obj="low-back-pain", subject="cyclobenzaprine"):
+def _efficacy(source, cid, words, grade, obj="low-back-pain", subject="cyclobenzaprine", **extra):
     return _claim(source, cid, "efficacy", subject=subject, obj=obj, cues={"evidence_level": words},
-                  cue_types={"evidence_level": [LEX + grade]})
+                  cue_types={"evidence_level": [LEX + grade]}, **extra)
 
 
 def test_evidence_grades_that_differ_are_an_evidence_conflict_graded_by_distance():
@@ -389,3 +389,25 @@ def test_the_consensus_view_says_who_affirms_negates_and_hedges_each_statement_a
     assert (seizure, MRKG.agreement, MRKG.Agreed) in g
     assert (STATEMENT["baclofen--hasTarget--gaba-b-receptor"], MRKG.agreement, MRKG.SingleSource) in g
     assert len(statements(facts, conflicts)) == 3
+
+
+def test_one_disagreement_stated_about_several_objects_is_one_conflict():
+    facts = _facts(*(_efficacy("000", f"fair-{o}", "fair evidence", "ModerateEvidence", obj=o, quote="fair evidence for A, B")
+                     for o in ("back-pain", "neck-pain")),
+                   *(_efficacy("002", f"best-{o}", "the most consistent evidence", "StrongEvidence", obj=o,
+                               quote="the most consistent evidence for A, B") for o in ("back-pain", "neck-pain")))
+    (conflict,) = propose(facts)
+    assert conflict.objects == ("back-pain", "neck-pain")
+    assert [[c.full_id for c in s.claims] for s in conflict.sides] == [["000-fair-back-pain", "000-fair-neck-pain"],
+                                                                       ["002-best-back-pain", "002-best-neck-pain"]]
+    assert "back-pain and neck-pain" in conflict.explanation  # no entities here: the ids stand for their labels
+
+
+@pytest.mark.parametrize("term,numbers,severity", [
+    ("common", dict(min=10, max=63), "minor"),  # very common against common: the next band
+    ("Rare", dict(min=5, max=15), "substantive"),  # rare against common-to-very-common
+])
+def test_a_frequency_conflict_is_minor_when_the_number_lies_in_the_next_band(term, numbers, severity):
+    facts = _facts(_claim("001", "pct", "adverse-effect", obj="drowsiness", values={"frequency": _value("frequency", "x", "%", **numbers)}),
+                   _claim("002", "word", "adverse-effect", obj="drowsiness", values={"frequency": _value("frequency", term, term=term)}))
+    assert [(c.kind, c.severity) for c in propose(facts)] == [("frequency", severity)]

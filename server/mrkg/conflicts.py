@@ -194,10 +194,15 @@ class Conflict:
     explanation: str
     status: str = "proposed"
     reason: str | None = None
+    also: tuple[str, ...] = ()  # further objects of one disagreement (the same quotes on each side)
 
     @property
     def id(self) -> str:
         return conflict_id(self.kind, self.subject, self.predicate, self.object or self.aspect)
+
+    @property
+    def objects(self) -> tuple[str, ...]:
+        return ((self.object,) if self.object else ()) + self.also
 
     @property
     def claims(self) -> tuple[Claim, ...]:
@@ -431,13 +436,27 @@ def _frequencies(ctx: Context, claims: list[Claim]) -> list[Conflict]:
                                        for g1, g2 in combinations(cliques, 2) for a in g1 for b in g2):
             continue
         termed = any(word for _, _, word in items)
+        severity = "substantive"
+        if termed:  # a percentage in the band next to the term's is a difference of band, not of substance
+            ranks = [_band_rank(ctx, interval) for g in cliques for _, interval, _ in g]
+            severity = "minor" if max(r[1] for r in ranks) - min(r[0] for r in ranks) <= 1 else "substantive"
         sides = [Side("give " + " / ".join(dict.fromkeys(repr(c.values["frequency"].text) for c, _, _ in g)),
                       tuple(c for c, _, _ in g)) for g in cliques]
-        conflict = _make(ctx, "frequency" if termed else "value", "substantive", subject, group_of(predicate), obj,
+        conflict = _make(ctx, "frequency" if termed else "value", severity, subject, group_of(predicate), obj,
                          "frequency", sides)
         if conflict:
             found.append(conflict)
     return found
+
+
+def _band_rank(ctx: Context, interval: tuple[Decimal, Decimal, bool]) -> tuple[int, int]:
+    """The lowest and highest band (by index, 0 = very rare) an interval of percentages reaches."""
+    bands = ctx.declared.bands
+    low, high, exclusive = interval
+    inside = [i for i, (_, _, lo, hi) in enumerate(bands) if low < hi and (high > lo or (high == lo and not exclusive))]
+    if not inside:
+        inside = [len(bands) - 1]
+    return min(inside), max(inside)
 
 
 def _daily(value: Value) -> Decimal | None:
@@ -637,7 +656,39 @@ def propose(facts: Facts, ontology_dir: Path | None = None) -> list[Conflict]:
     for rule in RULES:
         for conflict in rule(ctx, claims):
             found.setdefault(conflict.id, conflict)
-    return [found[k] for k in sorted(found)]
+    return _merge_objects(ctx, [found[k] for k in sorted(found)])
+
+
+def _merge_objects(ctx: Context, conflicts: list[Conflict]) -> list[Conflict]:
+    """One disagreement stated once about several objects ("fair evidence for musculoskeletal conditions,
+    back pain and neck pain" against "the most consistent evidence for ...") is one conflict, not one per object:
+    conflicts of one kind and subject whose sides quote the same words are merged, under the first object."""
+    groups: dict[tuple, list[Conflict]] = defaultdict(list)
+    for c in conflicts:
+        signature = frozenset(frozenset(x.quote for x in side.claims) for side in c.sides)
+        groups[(c.kind, c.subject, c.predicate, c.aspect if not c.object else "", signature)].append(c)
+    merged = []
+    for group in groups.values():
+        if len(group) == 1 or any(c.object is None for c in group):
+            merged.extend(group)
+            continue
+        group = sorted(group, key=lambda c: c.object)
+        first = group[0]
+        sides = []
+        for side in first.sides:
+            quotes = {x.quote for x in side.claims}
+            claims = {x.full_id: x for c in group for other in c.sides if {y.quote for y in other.claims} == quotes
+                      for x in other.claims}
+            sides.append(Side(side.position, tuple(sorted(claims.values(), key=lambda x: x.full_id))))
+        also = tuple(c.object for c in group[1:])
+        topic = (f"{ctx.label(first.subject)} {PREDICATE_WORDS.get(first.predicate, first.predicate)} "
+                 + _and([ctx.label(o) for o in (first.object, *also)]))
+        merged.append(replace(first, sides=tuple(sides), also=also, explanation=explain(topic, sides)))
+    return sorted(merged, key=lambda c: c.id)
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def find_conflicts(facts: Facts, decisions: "Decisions | None" = None, ontology_dir: Path | None = None) -> list[Conflict]:
@@ -821,8 +872,8 @@ def add_conflicts(ds, conflicts: list[Conflict]) -> None:
             g.add((node, MRKG.curatorReason, Literal(conflict.reason)))
         g.add((node, MRKG.topicSubject, ENT[conflict.subject]))
         g.add((node, MRKG.topicPredicate, _predicate_iri(conflict.predicate)))
-        if conflict.object:
-            g.add((node, MRKG.topicObject, ENT[conflict.object]))
+        for obj in conflict.objects:
+            g.add((node, MRKG.topicObject, ENT[obj]))
         for n, side in enumerate(conflict.sides, 1):
             side_node = CONFLICT[f"{conflict.id}/side/{n}"]
             g.add((node, MRKG.side, side_node))
