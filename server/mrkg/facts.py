@@ -7,7 +7,6 @@ so a curator sees them at once (FactsErrors).
 from __future__ import annotations
 
 import csv
-import difflib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -15,11 +14,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
-from .model import (CLAIM_VALUES, CUE_FIELD_NAMES, DOCUMENT_TYPES, DUE_TO_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES,
-                    ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS, STATISTIC_TYPES, TEXT_QUALIFIERS, USE_KINDS, VALUE_BOUNDS,
-                    VALUE_SHAPES)
+from .model import (CLAIM_VALUES, DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS,
+                    MATCH_RELATIONS, STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_SHAPES)
 from .sources import SourceText
 from .yamlfile import FactsError, Map, Seq, load_yaml_file
+
+from .model import CUE_FIELD_NAMES, DUE_TO_TYPES, USE_KINDS, VALUE_BOUNDS  # issue 15: the meaning fields
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 SOURCE_ID_PATTERN = re.compile(r"^[0-9]{3}$")
@@ -68,13 +68,13 @@ class Claim:
     serious: bool | None = None
     values: dict[str, Value] = field(default_factory=dict)
     note: str | None = None
-    file: str = ""
-    line: int = 0
     cues: dict[str, str] = field(default_factory=dict)  # cue field -> the source's words (hedge included)
     cue_types: dict[str, list[str]] = field(default_factory=dict)  # cue field -> type concept IRIs (check_meaning)
     comparator_unstated: bool = False
     due_to: list[str] = field(default_factory=list)
     lines: dict[str, int] = field(default_factory=dict)  # field -> line of its key
+    file: str = ""
+    line: int = 0
 
     @property
     def full_id(self) -> str:
@@ -241,9 +241,7 @@ class _Reader:
         for key in self.data:
             if key not in self.seen:
                 hint = sorted(allowed_hint if allowed_hint is not None else self.seen)
-                close = difflib.get_close_matches(str(key), hint, n=1)
-                mean = f"did you mean {close[0]}? " if close else ""
-                self.error(key, f"{self.what}: unknown field '{key}' ({mean}expected one of: {', '.join(hint)})")
+                self.error(key, f"{self.what}: unknown field '{key}' (expected one of: {', '.join(hint)})")
 
 
 def _number(value: Any) -> Decimal | None:
@@ -645,8 +643,7 @@ def check_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[FactsE
                                                                  f"{claim.occurrence} asked, the quote stands "
                                                                  f"{len(hits)} time(s)"))
             parts = [(claim.hedge, "hedge"), (claim.subject_text, "subject_text"), (claim.object_text, "object_text"),
-                     *((v, k) for k, v in claim.text_qualifiers.items()),
-                     *((v, k) for k, v in claim.cues.items() if k != "hedge")]
+                     *((v, k) for k, v in claim.text_qualifiers.items())]
             values = list(claim.values.values()) + ([claim.value] if claim.value else [])
             parts += [(v.text, f"{v.shape} text") for v in values]
             parts += [(v.term, f"{v.shape} term") for v in values if v.term]
@@ -710,6 +707,8 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
     for claim in facts.claims():
         what = f"claim {claim.full_id}"
         hit = named.search(claim.note) if named is not None and claim.note else None
+        if hit and comparable[hit.group(1).lower()] in (claim.subject, claim.object):
+            hit = None  # the claim's own subject or object ("consider X rather than cyclobenzaprine")
         if hit and not _has_field(claim, "comparator") and not claim.comparator_unstated:
             errors.append(FactsError(claim.file, claim.line_of("note"),
                                      f"{what}: the note names a comparator (\"{hit.group(0)}\"); set comparator: "
@@ -734,7 +733,11 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
                                          f"\"{found[0].words}\" but the claim has no severity; add severity: "
                                          f"{found[0].words} (the object stays the generic entity)"))
         if claim.note:
+            has_value = claim.value is not None or bool(claim.values)
             for pattern, fields, advice in NOTE_WORDS:
+                if ("use_status" in fields and claim.kind not in USE_KINDS) or \
+                        (fields[0] in ("bound", "approximate") and not has_value):
+                    continue  # a field the claim cannot take: the note may say it
                 hit = pattern.search(claim.note)
                 if hit and not any(_has_field(claim, f) for f in fields):
                     word = hit.group(0).strip()
@@ -744,13 +747,30 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
                                              "(the note may still explain the reading)"))
 
 
+def check_cue_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[FactsError]) -> None:
+    """The words of every cue field stand in the claim's quote (check_quotes does hedge and the text qualifiers)."""
+    for source in facts.sources.values():
+        text = texts.get(source.file_name)
+        if text is None:
+            continue
+        for claim in source.claims:
+            if not claim.quote or not text.occurrences(claim.quote):
+                continue
+            for key, words in claim.cues.items():
+                if key != "hedge" and not text.contains(words, claim.quote):
+                    errors.append(FactsError(claim.file, claim.line_of(key), f"claim {claim.full_id}: {key} {words!r} "
+                                                                             "is not part of its quote"))
+
+
 def check_facts(facts: Facts, texts: dict[str, SourceText],
                 reference: dict[tuple[str, str], dict[str, str]] | None, errors: list[FactsError],
                 lexicon=None) -> None:
-    from .lexicon import load_lexicon
-
+    """References, quotes (cue words included), mappings; and the cue lexicons and lints (check_meaning) when
+    ``lexicon`` is given (mrkg.build.checked_facts gives the lexicon of the build's ontology)."""
     check_references(facts, errors)
     check_quotes(facts, texts, errors)
-    check_meaning(facts, lexicon if lexicon is not None else load_lexicon(), errors)
+    check_cue_quotes(facts, texts, errors)
+    if lexicon is not None:
+        check_meaning(facts, lexicon, errors)
     if reference is not None:
         check_mappings(facts, reference, errors)

@@ -90,6 +90,7 @@ class Lexicon:
     type_labels: dict[URIRef, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._cache: dict[str, list[Match]] = {}  # cue words repeat: each text is matched once
         self._patterns: list[tuple[re.Pattern, Entry, str]] = []
         for entry in self.entries:
             for words in entry.words:
@@ -100,6 +101,12 @@ class Lexicon:
 
     def all_matches(self, text: str) -> list[Match]:
         """Every entry of every lexicon found in ``text``, keeping per span only the longest (overlaps resolved)."""
+        cached = self._cache.get(text)
+        if cached is None:
+            cached = self._cache[text] = self._all_matches(text)
+        return cached
+
+    def _all_matches(self, text: str) -> list[Match]:
         norm = normalise(text)
         found = [Match(entry, words, m.start(), m.end())
                  for pattern, entry, words in self._patterns for m in pattern.finditer(norm)]

@@ -14,11 +14,13 @@ from rdflib.term import Node
 
 from .facts import Claim, Entity, Facts, Source, Value
 from .model import (DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
-                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_BOUNDS, VALUE_PROPERTY, VALUE_SHAPES)
+                    STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES)
 from . import namespaces
 from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_ASSERTED, GRAPH_ENTITIES,
                          GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
 from .sources import SourceText
+
+from .model import VALUE_BOUNDS  # issue 15: value bounds
 
 
 class _Terms:
@@ -400,6 +402,42 @@ def add_cues(g: Graph, node: URIRef, claim: Claim) -> None:
                 g.add((node, MRKG[type_property], URIRef(concept)))
 
 
+def read_meaning(graph: Graph, node: URIRef, claim: Claim) -> Claim:
+    """The inverse of add_cues and the other meaning fields, for RDF read back into a Claim (curator input):
+    cues and their type concepts, negation scope and use status, manner and conditional words, due_to and
+    comparator_unstated. Values: read_value_form."""
+    from .lexicon import CUE_FIELDS, CUE_TEXT_PROPERTY
+
+    for key, text_property in CUE_TEXT_PROPERTY.items():
+        words = graph.value(node, MRKG[text_property])
+        if words is not None:
+            claim.cues[key] = str(words)
+            type_property = CUE_FIELDS[key][1]
+            if type_property:
+                claim.cue_types[key] = sorted(str(t) for t in graph.objects(node, MRKG[type_property]))
+    claim.hedge = claim.cues.get("hedge")
+    for key in ("manner", "conditional", "magnitude", "line_of_therapy"):
+        words = graph.value(node, MRKG[TEXT_QUALIFIERS[key]])
+        if words is not None:
+            claim.text_qualifiers[key] = str(words)
+    for key, (prop, choices) in ENUM_QUALIFIERS.items():
+        value = graph.value(node, MRKG[prop])
+        names = {MRKG[v]: k for k, v in choices.items()}
+        if value in names:
+            claim.enum_qualifiers[key] = names[value]
+    claim.due_to = sorted(str(o).removeprefix(str(namespaces.ENT)) for o in graph.objects(node, MRKG.dueTo))
+    claim.comparator_unstated = graph.value(node, MRKG.comparatorUnstated) == Literal(True)
+    return claim
+
+
+def read_value_form(graph: Graph, node: URIRef, value: Value) -> Value:
+    """A value's bound and approximate flag, read back from RDF (the inverse of add_value's)."""
+    bounds = {MRKG[v]: k for k, v in VALUE_BOUNDS.items()}
+    value.bound = bounds.get(graph.value(node, MRKG.bound))
+    value.approximate = graph.value(node, MRKG.approximate) == Literal(True)
+    return value
+
+
 def add_asserted(ds: Dataset | QuadSet, facts: Facts) -> None:
     """The plain layer: for every affirmed claim, the direct triple (derived, never edited)."""
     g = ds.graph(GRAPH_ASSERTED)
@@ -428,4 +466,4 @@ def build_dataset(facts: Facts, texts: dict[str, SourceText], ontology_dir: Path
 
 
 __all__ = ["build_dataset", "bind_prefixes", "claim_iri", "derived_daily_total", "OWL", "QuadSet", "OxTerms",
-           "to_ox_quads"]
+           "read_meaning", "read_value_form", "to_ox_quads"]
