@@ -22,7 +22,8 @@ from rdflib.compare import isomorphic
 from conftest import start_paused, start_server, stop_paused, stop_server
 from mrkg.dumps import DUMPS
 
-ALL_FILES = sorted([*DUMPS, *(name + ".gz" for name in DUMPS), "void.ttl", "SHA256SUMS", "manifest.json"])
+ALL_FILES = sorted([*DUMPS, *(name + ".gz" for name in DUMPS), "void.ttl", "SHA256SUMS", "manifest.json",
+                    "ontology.html"])
 
 
 def _mrkg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

@@ -120,16 +120,14 @@ def test_claims_overlapping_a_sentence_are_listed_with_it(fixture_facts):
     assert units["Baclofen is a muscle relaxant."].claims == ["000-baclofen-class"]
     assert units["It can cause drowsiness, e.g. when you start."].claims == ["000-baclofen-drowsiness-start"]
     assert units["Drowsiness 10-63%"].claims == ["000-baclofen-drowsiness"]
-    assert coverage["000"].counts() == {"sentences": 14, "claimed": 3, "triaged": 0, "untriaged": 11}
+    # the title is quoted by the source record: encoded too
+    assert units["Is Baclofen Safe?"].record == ["title"] and units["A Look"].encoded == ["source 000 title"]
+    assert coverage["000"].counts() == {"sentences": 14, "claimed": 5, "triaged": 0, "untriaged": 9}
     assert coverage["000"].coverage_file is None
 
 
 TRIAGE_OK = """source: "000"
 triage:
-  - text: "Is Baclofen Safe?"
-    reason: heading
-  - text: A Look
-    reason: heading
   - text: Loved by 2.5M+ users.
     reason: advertising
   - text: What is baclofen?
@@ -158,7 +156,7 @@ def test_a_complete_triage_file_covers_every_sentence(fixture_facts):
     assert errors == []
     units = coverage["000"].units
     assert [u.text for u in units if u.status == "untriaged"] == []
-    assert coverage["000"].counts() == {"sentences": 14, "claimed": 3, "triaged": 11, "untriaged": 0}
+    assert coverage["000"].counts() == {"sentences": 14, "claimed": 5, "triaged": 9, "untriaged": 0}
     # an entry with no occurrence covers every sentence it starts (the repeated footer)
     assert [u.triage.reason for u in units if u.text.startswith("Loved")] == ["advertising", "advertising"]
     assert [u.triage.reason for u in units if u.text == "Differences Between Drugs"] == ["caption"]
@@ -175,7 +173,7 @@ triage:
     reason: navigation
   - text: Baclofen is a muscle relaxant.
     reason: framing
-  - text: What is baclofen?
+  - text: A Look
     reason: headng
   - text: Loved
     reason: advertising
@@ -189,6 +187,8 @@ triage:
     colour: blue
   - text: Drowsiness 10-63%
     reason: other
+  - text: Is Baclofen Safe?
+    reason: heading
 """
 
 
@@ -200,13 +200,14 @@ def test_bad_triage_entries_are_file_line_errors(fixture_facts):
     assert result.returncode == 1
     err = result.stderr
     assert "facts/coverage/000.yaml:3: triage text not found in 000_0123456789abcdef.txt" in err
-    assert "facts/coverage/000.yaml:5: triaged as framing, but claim(s) 000-baclofen-class quote" in err
+    assert "facts/coverage/000.yaml:5: triaged as framing, but 000-baclofen-class quote(s)" in err
     assert "facts/coverage/000.yaml:8: triage entry: unknown reason 'headng'" in err and "did you mean heading?" in err
     assert "facts/coverage/000.yaml:9: triage text 'Loved' is shorter than 20 characters and not a whole" in err
     assert "facts/coverage/000.yaml:11: triage text 'muscle relaxant. It can cause' does not start a sentence" in err
     assert "facts/coverage/000.yaml:13: triage entry: occurrence 3 asked, the text starts 2 sentence(s)" in err
     assert "facts/coverage/000.yaml:18: triage entry: unknown field 'colour'" in err
     assert "facts/coverage/000.yaml:20: triage entry: reason other needs a note" in err
+    assert "facts/coverage/000.yaml:21: triaged as heading, but source 000 title quote(s) 'Is Baclofen Safe?'" in err
 
 
 def test_wrong_source_id_and_unknown_source_file(fixture_facts):
@@ -225,13 +226,14 @@ def test_coverage_command_lists_sentences_uncovered_and_json(fixture_facts):
     args = ("coverage", "--facts", str(facts), "--sources", str(sources))
     full = _mrkg(*args, cwd=facts.parent)
     assert full.returncode == 0, full.stderr
-    assert "== 000 000_0123456789abcdef.txt: 14 sentences, 3 claimed, 0 triaged, 11 untriaged (no coverage file yet)" in full.stdout
+    assert "== 000 000_0123456789abcdef.txt: 14 sentences, 5 claimed, 0 triaged, 9 untriaged (no coverage file yet)" in full.stdout
     assert "000:7: Baclofen is a muscle relaxant.\n    -> 000-baclofen-class\n" in full.stdout
-    assert "000:1: A Look\n    -> UNCOVERED\n" in full.stdout
+    assert "000:1: A Look\n    -> source 000 title\n" in full.stdout
+    assert "000:3: Loved by 2.5M+ users.\n    -> UNCOVERED\n" in full.stdout
     only = _mrkg(*args, "--uncovered", cwd=facts.parent).stdout
     assert "UNCOVERED" in only and "000-baclofen-class" not in only
     data = json.loads(_mrkg(*args, "--format", "json", cwd=facts.parent).stdout)
-    assert data["000"]["sentences"] == 14 and data["000"]["untriaged"] == 11
+    assert data["000"]["sentences"] == 14 and data["000"]["untriaged"] == 9
     assert [u["text"] for u in data["000"]["units"]] == EXPECTED_UNITS
     # the yaml skeleton, once each TODO is given a reason, is a valid triage file
     skeleton = _mrkg(*args, "--format", "yaml", cwd=facts.parent).stdout
@@ -261,7 +263,7 @@ def test_build_fails_on_an_untriaged_sentence_once_the_source_has_a_coverage_fil
     assert built.returncode == 0, built.stderr
     stats = _mrkg("stats", "--facts", str(facts), "--sources", str(sources), "--reference", str(reference_tsv),
                   "--json", cwd=facts.parent)
-    assert json.loads(stats.stdout)["coverage"]["000"] == {"sentences": 14, "claimed": 3, "triaged": 11,
+    assert json.loads(stats.stdout)["coverage"]["000"] == {"sentences": 14, "claimed": 5, "triaged": 9,
                                                            "untriaged": 0}
 
 

@@ -15,6 +15,7 @@ from .conflicts import add_conflicts, find_conflicts
 from .coverage import compute_coverage, untriaged_errors
 from .dumps import DatasetDescription, Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
+from .ontodoc import REFERENCE_FILE, ontology_graph, render_reference
 from .rdf import QuadSet, build_dataset
 from .sources import read_sources
 from .stats import compute_stats
@@ -145,7 +146,11 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
             step("dumps", f"wrote {names}")
             pause_point(f"build:dumps:{names.split(',')[0]}")
 
-        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote)
+        reference = render_reference(ontology_graph(dataset), info.version, ontology_dir.parent / "queries",
+                                     dataset.ox_quads())
+        step("dumps", "generated the ontology reference")
+        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote,
+                               extra={REFERENCE_FILE: (reference.encode("utf-8"), "text/html")})
         pause_point("build:written")
     except BaseException:
         if own:

@@ -59,11 +59,17 @@ class Unit:
     text: str
     line: int  # 1-based line of the source text it starts on
     claims: list[str] = field(default_factory=list)  # full ids of claims whose quote overlaps it
+    record: list[str] = field(default_factory=list)  # what the source record quotes from it ("title", "date")
     triage: "Triage | None" = None
 
     @property
+    def encoded(self) -> list[str]:
+        """The claims quoting it, and the source record's fields taken from it (as "source 002 title")."""
+        return self.claims + [f"source {self.source_id} {what}" for what in self.record]
+
+    @property
     def status(self) -> str:
-        return "claimed" if self.claims else "triaged" if self.triage else "untriaged"
+        return "claimed" if self.encoded else "triaged" if self.triage else "untriaged"
 
 
 @dataclass
@@ -195,6 +201,14 @@ def compute_coverage(facts: Facts, texts: dict[str, SourceText], facts_dir: Path
             for unit in units:
                 if unit.start < span.end and span.start < unit.end:
                     unit.claims.append(claim.full_id)
+        # The source record quotes its title, its dates and its review status: those sentences are encoded. (Not the
+        # publisher's or reviewer's name: a name stands in many sentences, an advertisement among them.)
+        for fragment, what in ((source.title, "title"), *((d.text, f"{d.kind} date") for d in source.dates),
+                               (source.review_status, "review status")):
+            span = text.locate(fragment) if fragment else None
+            for unit in units if span else ():
+                if unit.start < span.end and span.start < unit.end and what not in unit.record:
+                    unit.record.append(what)
         path = files.get(source_id)
         if path is not None:
             _, entries = load_coverage_file(path, rel(path), errors)
@@ -251,9 +265,9 @@ def _apply_triage(entries: list[Triage], text: SourceText, units: list[Unit], st
                 covered.append(units[j])
                 j += 1
         for unit in covered:
-            if unit.claims:
+            if unit.encoded:
                 errors.append(FactsError(entry.file, entry.line,
-                                         f"triaged as {entry.reason}, but claim(s) {', '.join(unit.claims)} quote "
+                                         f"triaged as {entry.reason}, but {', '.join(unit.encoded)} quote(s) "
                                          f"{unit.text[:60]!r} (remove the triage entry)"))
             elif unit.triage is not None and unit.triage is not entry:
                 errors.append(FactsError(entry.file, entry.line, f"sentence {unit.text[:60]!r} is already triaged "
@@ -333,7 +347,7 @@ def coverage_command(facts_dir: Path, sources_dir: Path, only: tuple[str, ...], 
     if fmt == "json":
         out = {sid: {"file": cov.file_name, "coverage_file": cov.coverage_file, **summary[sid],
                      "units": [{"index": u.index, "line": u.line, "start": u.start, "end": u.end, "text": u.text,
-                                "status": u.status, "claims": u.claims,
+                                "status": u.status, "claims": u.claims, "source_record": u.record,
                                 "reason": u.triage.reason if u.triage else None} for u in shown(cov)]}
                for sid, cov in chosen.items()}
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -363,7 +377,7 @@ def coverage_command(facts_dir: Path, sources_dir: Path, only: tuple[str, ...], 
                    f"{c['triaged']} triaged, {c['untriaged']} untriaged"
                    + ("" if cov.coverage_file else " (no coverage file yet)"))
         for u in shown(cov):
-            mark = (", ".join(u.claims) if u.claims else f"[{u.triage.reason}]" if u.triage else "UNCOVERED")
+            mark = (", ".join(u.encoded) if u.encoded else f"[{u.triage.reason}]" if u.triage else "UNCOVERED")
             click.echo(f"{sid}:{u.line}: {u.text}\n    -> {mark}")
     if len(chosen) > 1 or fmt == "text":
         click.echo("")

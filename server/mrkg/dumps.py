@@ -161,8 +161,10 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
 
 
 def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDescription, stats: dict,
-                progress: Callable[[str], None] | None = None) -> dict:
-    """Write every dump, its .gz, void.ttl, SHA256SUMS and manifest.json into ``target``.
+                progress: Callable[[str], None] | None = None,
+                extra: dict[str, tuple[bytes, str]] | None = None) -> dict:
+    """Write every dump, its .gz, void.ttl, SHA256SUMS and manifest.json into ``target``; ``extra`` (name ->
+    (bytes, media type): the ontology reference page) is written too, in the checksums and manifest, not in VoID.
 
     Each dump is serialized in this thread while the one before is written, hashed and gzipped in another (zlib
     and hashlib release the GIL), so two cores are used; at most two dumps are held in memory at once."""
@@ -196,6 +198,9 @@ def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDesc
     counts = ordered.counts
     files = dict(sorted(files.items()))
     put("void.ttl", describe(desc, counts, dict(files), stats), "text/turtle")
+    for name, (data, media_type) in sorted((extra or {}).items()):
+        put(name, data, media_type)
+    files = dict(sorted(files.items()))
     sums = "".join(f"{meta['sha256']}  {name}\n" for name, meta in sorted(files.items()))
     (target / "SHA256SUMS").write_text(sums, encoding="utf-8")
     manifest = {

@@ -226,10 +226,10 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     app.config.update(MAX_CONTENT_LENGTH=values["max_body_bytes"], JSON_SORT_KEYS=False)
     app.config.update(flask_config)
 
-    from . import describe, downloads, ops, pages, sparql, ui
+    from . import describe, downloads, ops, pages, reference, sparql, ui
 
     ops.init_app(app, values)
-    for module in (sparql, describe, ui, downloads, pages):
+    for module in (sparql, describe, ui, downloads, reference, pages):
         app.register_blueprint(module.bp)
 
     # Collect now, on this thread: pyoxigraph results must be dropped on the thread that made them (not in an HTTP

@@ -140,9 +140,13 @@ def _html(iri: str) -> Response:
     def name(term: str) -> str:
         return labels.get(term) or compact(term)
 
+    from ..ontodoc import anchor_of
+
+    # An ontology term's page links to its entry in the reference (/ontology/#term).
+    reference = "./#" + anchor_of(iri) if iri.startswith(MRKG) else None
     html = render_template("page.html", svc=service(), iri=iri, title=title, properties=properties,
                            groups=sorted(groups.items()), name=name, href=local_href, compact=compact,
-                           formats=GRAPH_FORMATS)
+                           formats=GRAPH_FORMATS, reference=reference)
     return Response(html, mimetype="text/html", headers={"Vary": "Accept"})
 
 
