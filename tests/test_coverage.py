@@ -282,3 +282,11 @@ def test_real_sources_have_coverage_figures(repo: Path, sources_dir: Path, refer
         line = f"{cov.source_id}" + "".join(str(counts[k]).rjust(11) for k in ("sentences", "claimed", "triaged",
                                                                                  "untriaged"))
         assert line.replace(cov.source_id, cov.source_id.ljust(6), 1) in result.stdout
+
+
+def test_every_sentence_of_every_real_source_is_claimed_or_triaged(repo: Path, sources_dir: Path):
+    facts, errors = load_facts(repo / "facts")
+    coverage = compute_coverage(facts, read_sources(sources_dir), repo / "facts", errors=errors)
+    assert errors == []
+    assert all(cov.coverage_file is not None for cov in coverage.values()), "every real source has its triage file"
+    assert {sid: cov.counts()["untriaged"] for sid, cov in coverage.items()} == {sid: 0 for sid in coverage}
