@@ -306,12 +306,15 @@ def test_due_to_names_an_entity(tmp_path: Path):
     assert "claim 'x': due_to 'nerve-damage' is not an entity in facts/entities/" in errors_of(root)
 
 
-@pytest.mark.parametrize("key,words", [("modality", "cannot"), ("conditional", "If not needed"),
+@pytest.mark.parametrize("key,words", [("modality", "cannot"), ("evidence_level", "no evidence"),
+                                       ("conditional", "If not needed"),
                                        ("manner", "indirectly"), ("primacy", "primarily")])
 def test_cue_and_qualifier_words_stand_in_the_quote(tmp_path: Path, key: str, words: str):
     root = write_tree(tmp_path, GOOD + one(f"{key}: {words}\n", "Drowsiness usually goes away.", "adverse-effect",
                                            "object: drowsiness"))
-    assert f"claim 910-x: {key} {words!r} is not part of its quote" in errors_of(root)
+    err = errors_of(root)
+    assert f"claim 910-x: {key} {words!r} is not part of its quote" in err
+    assert err.count("is not part of its quote") == 1, err
 
 
 # --- lints --------------------------------------------------------------------------------------------------
@@ -323,10 +326,10 @@ LINTS = [
      'the note says "most frequently reported", which a field exists for; '
      'set frequency_term: most frequently reported'),
     ("note: the severe form\n", "", 'the note says "severe", which a field exists for; set severity: severe'),
-    ("note: the source says up to three times\n", "",
+    ("note: the source says up to three times\n", "value",
      'the note says "up to three", which a field exists for; set bound: upper on the value'),
-    ("note: at about 5 mg\n", "", 'the note says "about 5", which a field exists for; set approximate: true'),
-    ("note: an off-label use in the source\n", "", 'the note says "off-label", which a field exists for; set '
+    ("note: at about 5 mg\n", "value", 'the note says "about 5", which a field exists for; set approximate: true'),
+    ("note: an off-label use in the source\n", "use", 'the note says "off-label", which a field exists for; set '
                                                   "use_status: off-label"),
     ("note: compared with tizanidine in the paragraph\n", "",
      'the note names a comparator ("compared with tizanidine"); set comparator: tizanidine'),
@@ -337,12 +340,18 @@ LINTS = [
 ]
 
 
-@pytest.mark.parametrize("extra,_,message", LINTS, ids=[m.split(";")[0][:40] for _, _, m in LINTS])
-def test_lint_a_word_a_field_exists_for(tmp_path: Path, extra: str, _, message: str):
+@pytest.mark.parametrize("extra,claim_kind,message", LINTS, ids=[m.split(";")[0][:40] for _, _, m in LINTS])
+def test_lint_a_word_a_field_exists_for(tmp_path: Path, extra: str, claim_kind: str, message: str):
     quote = "Baclofen often can cause severe withdrawal symptoms in people with brain injury."
+    kind = ("withdrawal", "object: withdrawal-symptoms")
     if extra.startswith("magnitude"):
         quote = "If needed, take it up to about 3 times daily, mainly at night."
-    root = write_tree(tmp_path, GOOD + one(extra, quote, "withdrawal", "object: withdrawal-symptoms"))
+    if claim_kind == "value":
+        quote, kind = "Drowsiness usually goes away.", ("adverse-effect", "object: drowsiness")
+        extra += "frequency: {text: usually, term: usually}\n"
+    if claim_kind == "use":
+        quote, kind = "There is little evidence that baclofen may help alcohol use disorder.", EFFICACY
+    root = write_tree(tmp_path, GOOD + one(extra, quote, *kind))
     key = extra.split(":")[0]
     err = errors_of(root)
     assert f"facts/sources/910.yaml:{line_of(root, key + ':', after='- id: x')}: claim 910-x: {message}" in err, err
@@ -356,6 +365,16 @@ def test_lint_is_satisfied_by_the_field_but_the_field_is_still_checked(tmp_path:
     root = write_tree(tmp_path, GOOD + one(extra, quote, "withdrawal", "object: withdrawal-symptoms"))
     err = errors_of(root)
     assert "the note says" not in err and 'primacy "often" is not a primacy cue' in err
+
+
+def test_no_lint_for_a_field_the_claim_cannot_take(tmp_path: Path):
+    """use_status fits use claims only, bound and approximate a value: elsewhere the note may say those words."""
+    quote = "Baclofen often can cause severe withdrawal symptoms in people with brain injury."
+    extra = "note: an approved drug, taken up to three times a day for about 2 weeks\n"
+    load(write_tree(tmp_path, GOOD + one(extra, quote, "withdrawal", "object: withdrawal-symptoms")))
+    err = errors_of(write_tree(tmp_path / "use", GOOD + one(
+        extra, "There is little evidence that baclofen may help alcohol use disorder.")))
+    assert 'the note says "approved"' in err and "up to three" not in err
 
 
 def test_a_comparator_lint_ignores_the_claims_own_subject(tmp_path: Path):

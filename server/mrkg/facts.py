@@ -733,7 +733,11 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
                                          f"\"{found[0].words}\" but the claim has no severity; add severity: "
                                          f"{found[0].words} (the object stays the generic entity)"))
         if claim.note:
+            has_value = claim.value is not None or bool(claim.values)
             for pattern, fields, advice in NOTE_WORDS:
+                if ("use_status" in fields and claim.kind not in USE_KINDS) or \
+                        (fields[0] in ("bound", "approximate") and not has_value):
+                    continue  # a field the claim cannot take: the note may say it
                 hit = pattern.search(claim.note)
                 if hit and not any(_has_field(claim, f) for f in fields):
                     word = hit.group(0).strip()
@@ -753,7 +757,7 @@ def check_cue_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[Fa
             if not claim.quote or not text.occurrences(claim.quote):
                 continue
             for key, words in claim.cues.items():
-                if key != "hedge" and not text.contains(words, claim.quote):
+                if key != "hedge" and key not in TEXT_QUALIFIERS and not text.contains(words, claim.quote):
                     errors.append(FactsError(claim.file, claim.line_of(key), f"claim {claim.full_id}: {key} {words!r} "
                                                                              "is not part of its quote"))
 
@@ -761,8 +765,8 @@ def check_cue_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[Fa
 def check_facts(facts: Facts, texts: dict[str, SourceText],
                 reference: dict[tuple[str, str], dict[str, str]] | None, errors: list[FactsError],
                 lexicon=None) -> None:
-    """References, quotes, mappings; and the cue lexicons if ``lexicon`` is given (mrkg.build.checked_facts runs
-    check_meaning itself, with the lexicon of the build's ontology)."""
+    """References, quotes (cue words included), mappings; and the cue lexicons and lints (check_meaning) when
+    ``lexicon`` is given (mrkg.build.checked_facts gives the lexicon of the build's ontology)."""
     check_references(facts, errors)
     check_quotes(facts, texts, errors)
     check_cue_quotes(facts, texts, errors)

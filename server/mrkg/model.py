@@ -118,6 +118,7 @@ USE_KINDS = frozenset({"indication", "off-label-use", "efficacy", "recommendatio
 # Cue fields: the source's words (in the quote), each typed by its closed lexicon in ontology/lexicon.ttl
 # (see mrkg.lexicon for their RDF properties). `hedge` alone makes a claim mrkg:Hedged.
 CUE_FIELD_NAMES = ("hedge", "modality", "frequency_term", "advice", "evidence_level", "primacy", "severity")
+# (evidence_level stays a text qualifier too: its words, in TEXT_QUALIFIERS, and its grade, from the lexicon)
 
 # due_to: entity ids, the underlying cause or disease of the object (RDF mrkg:dueTo)
 DUE_TO_TYPES = frozenset({"condition", "adverse-effect", "substance", "drug", "drug-class", "intervention",
@@ -125,6 +126,7 @@ DUE_TO_TYPES = frozenset({"condition", "adverse-effect", "substance", "drug", "d
 
 # Qualifiers whose value is the source's own words (must occur in the quote)
 TEXT_QUALIFIERS: dict[str, str] = {
+    "evidence_level": "evidenceLevel",
     "line_of_therapy": "lineOfTherapy",
     "magnitude": "magnitude",
     "manner": "manner",

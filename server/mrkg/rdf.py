@@ -416,8 +416,8 @@ def read_meaning(graph: Graph, node: URIRef, claim: Claim) -> Claim:
             if type_property:
                 claim.cue_types[key] = sorted(str(t) for t in graph.objects(node, MRKG[type_property]))
     claim.hedge = claim.cues.get("hedge")
-    for key in ("manner", "conditional", "magnitude", "line_of_therapy"):
-        words = graph.value(node, MRKG[TEXT_QUALIFIERS[key]])
+    for key, prop in TEXT_QUALIFIERS.items():
+        words = graph.value(node, MRKG[prop])
         if words is not None:
             claim.text_qualifiers[key] = str(words)
     for key, (prop, choices) in ENUM_QUALIFIERS.items():
