@@ -37,7 +37,7 @@ build: setup ## build the graph and every dump into build/
 validate: setup ## validate the facts (or FILES=...) against the shapes, in the context of the graph
 	$(BIN)/mrkg validate --sources $(SOURCES) $(FILES)
 
-stats: setup ## print claims per source and kind, conflicts, entities, mappings
+stats: setup ## print claims per source and kind, conflicts, entities, mappings, sentences claimed/triaged per source
 	$(BIN)/mrkg stats --sources $(SOURCES)
 
 serve: build ## build, then serve the endpoint and UI on http://127.0.0.1:8000/ (HOST=, PORT= to change)
