@@ -51,7 +51,8 @@ def test_every_link_says_which_source_words_support_it(facts):
         for key in ("broader", "part_of"):
             for target in getattr(entity, key):
                 assert entity.note and f"({key}:" in entity.note and '"' in entity.note, (
-                    f"{entity.file}:{entity.line}: {entity.id} {key} {target}: say in note which source words support it")
+                    f"{entity.file}:{entity.line}: {entity.id} {key} {target}: say in note which source words "
+                    "support it")
 
 
 def test_types_fixed_where_the_sources_speak_of_effects_and_systems(facts):
@@ -85,14 +86,15 @@ def _errors(facts_dir: Path) -> list[str]:
     return [str(e) for e in errors]
 
 
-GABA_A = "  - id: gaba-a-receptor\n    label: GABA-A receptor\n    synonyms: [GABA-A receptors, GABA-A]\n    broader: [gaba-receptor]\n"
+GABA_A = ("  - id: gaba-a-receptor\n    label: GABA-A receptor\n    synonyms: [GABA-A receptors, GABA-A]\n"
+          "    broader: [gaba-receptor]\n")
 
 
 def test_a_link_to_an_unknown_entity_is_refused_with_its_line_and_a_suggestion(tmp_path: Path):
     facts = _tree(tmp_path)
     line = _edit(facts / "entities" / "targets.yaml", GABA_A, GABA_A.replace("[gaba-receptor]", "[gaba-recepter]"))
-    assert _errors(facts) == [f"facts/entities/targets.yaml:{line + 3}: entity 'gaba-a-receptor': broader 'gaba-recepter' "
-                              "is not an entity in facts/entities/; did you mean 'gaba-receptor'?"]
+    assert _errors(facts) == [f"facts/entities/targets.yaml:{line + 3}: entity 'gaba-a-receptor': broader "
+                              "'gaba-recepter' is not an entity in facts/entities/; did you mean 'gaba-receptor'?"]
 
 
 def test_a_link_must_be_an_entity_id(tmp_path: Path):
@@ -108,16 +110,17 @@ def test_a_link_must_be_an_entity_id(tmp_path: Path):
 
 def test_a_link_outside_its_type_family_is_refused(tmp_path: Path):
     facts = _tree(tmp_path)
-    line = _edit(facts / "entities" / "targets.yaml", GABA_A, GABA_A.replace("[gaba-receptor]", "[gaba-receptor, spasticity]"))
-    assert _errors(facts) == [f"facts/entities/targets.yaml:{line + 3}: entity 'gaba-a-receptor': broader 'spasticity' is a "
-                              "condition, but a target can only have broader target"]
+    line = _edit(facts / "entities" / "targets.yaml", GABA_A,
+                 GABA_A.replace("[gaba-receptor]", "[gaba-receptor, spasticity]"))
+    assert _errors(facts) == [f"facts/entities/targets.yaml:{line + 3}: entity 'gaba-a-receptor': broader 'spasticity' "
+                              "is a condition, but a target can only have broader target"]
 
 
 def test_part_of_is_for_anatomy_only(tmp_path: Path):
     facts = _tree(tmp_path)
     line = _edit(facts / "entities" / "targets.yaml", GABA_A, GABA_A + "    part_of: [brain]\n")
-    assert _errors(facts) == [f"facts/entities/targets.yaml:{line + 4}: entity 'gaba-a-receptor': part_of 'brain' is a "
-                              "anatomical-site, but a target can only have part_of nothing"]
+    assert _errors(facts) == [f"facts/entities/targets.yaml:{line + 4}: entity 'gaba-a-receptor': part_of is for "
+                              "anatomical sites only; a target has none"]
 
 
 def test_an_adverse_effect_may_be_narrower_than_a_condition(tmp_path: Path):
@@ -164,8 +167,8 @@ def test_a_cycle_fails_the_build_which_publishes_nothing(tmp_path: Path, sources
                              "--out", str(out)], cwd=tmp_path, capture_output=True, text=True, timeout=300,
                             env={**os.environ})
     assert result.returncode == 1, result.stderr
-    assert f"facts/entities/targets.yaml:{line}: entity 'gaba-a-receptor': broader forms a cycle: gaba-a-receptor -> gaba-receptor " \
-           "-> gaba-a-receptor" in result.stderr
+    assert f"facts/entities/targets.yaml:{line}: entity 'gaba-a-receptor': broader forms a cycle: " \
+           "gaba-a-receptor -> gaba-receptor -> gaba-a-receptor" in result.stderr
     assert not out.exists()
 
 
@@ -202,7 +205,8 @@ def test_all_adverse_outcomes_of_baclofen_with_their_sources_is_one_query(store,
                 if c.subject == "baclofen" and not c.negated and c.predicate in PREDICATE_GROUPS["hasAdverseOutcome"]}
     assert set(rows) == expected
     kinds = {p for _, p, _ in rows}
-    assert kinds == {"mrkg:hasAdverseEffect", "mrkg:hasRiskOf", "mrkg:hasWithdrawalEffect", "mrkg:requiresTaperingToAvoid"}
+    assert kinds == {"mrkg:hasAdverseEffect", "mrkg:hasRiskOf", "mrkg:hasWithdrawalEffect",
+                     "mrkg:requiresTaperingToAvoid"}
     assert ("ent:falls", "mrkg:hasRiskOf", "src:002") in rows  # a risk, which an adverse-effect query misses
 
 
@@ -228,7 +232,8 @@ def test_the_asserted_graph_holds_the_group_triple_of_every_affirmed_member(stor
 
 def test_everything_acting_on_any_gaba_receptor_is_one_query(store):
     rows = _select(store, """SELECT DISTINCT ?drug ?receptor WHERE {
-        ?claim mrkg:predicate mrkg:hasTarget ; mrkg:subject ?drug ; mrkg:object ?receptor ; mrkg:polarity mrkg:Affirmed .
+        ?claim mrkg:predicate mrkg:hasTarget ; mrkg:subject ?drug ; mrkg:object ?receptor ;
+               mrkg:polarity mrkg:Affirmed .
         ?receptor skos:broader* ent:gaba-receptor . }""")
     assert set(rows) == {("ent:baclofen", "ent:gaba-b-receptor"), ("ent:baclofen", "ent:gaba-receptor"),
                          ("ent:benzodiazepines", "ent:gaba-a-receptor"), ("ent:benzodiazepines", "ent:gaba-receptor")}
@@ -245,7 +250,8 @@ def test_entity_links_stand_in_the_entities_graph(store, facts):
     assert broader == {(f"ent:{e.id}", f"ent:{b}") for e in facts.entities.values() for b in e.broader}
     assert part_of == {(f"ent:{e.id}", f"ent:{b}") for e in facts.entities.values() for b in e.part_of}
     # partOf is a sub-property of BFO part of, and reaches the whole through property paths
-    assert _select(store, "ASK { mrkg:partOf rdfs:subPropertyOf <http://purl.obolibrary.org/obo/BFO_0000050> }") == [("true",)]
+    bfo = "<http://purl.obolibrary.org/obo/BFO_0000050>"
+    assert _select(store, f"ASK {{ mrkg:partOf rdfs:subPropertyOf {bfo} }}") == [("true",)]
     sites = {r[0] for r in _select(store, "SELECT ?s WHERE { ?s mrkg:partOf* ent:nervous-system }")}
     assert {"ent:brainstem", "ent:spinal-cord", "ent:central-nervous-system", "ent:nervous-system"} <= sites
 
@@ -262,7 +268,8 @@ def test_mrkg_validate_in_context_accepts_a_link_to_another_file_and_refuses_a_c
     old = "  - id: rebound-spasticity\n    label: rebound spasticity\n"
     linked = tmp_path / "linked" / "adverse-effects.yaml"
     linked.parent.mkdir()
-    linked.write_text(effects.replace(old, old + "    broader: [spasticity]\n    note: a test link\n"), encoding="utf-8")
+    linked.write_text(effects.replace(old, old + "    broader: [spasticity]\n    note: a test link\n"),
+                      encoding="utf-8")
     targets = (REPO / "facts" / "entities" / "targets.yaml").read_text(encoding="utf-8")
     old_t = "  - id: gaba-receptor\n    label: GABA receptor\n    synonyms: [GABA receptors]\n"
     cyclic = tmp_path / "cyclic" / "targets.yaml"

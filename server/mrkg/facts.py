@@ -525,8 +525,9 @@ def load_entity_file(path: Path, name: str, errors: list[FactsError]) -> list[En
             links = r.seq(key)
             for target, target_line in zip(links, links.item_lines):
                 if not isinstance(target, str) or not ID_PATTERN.match(target.strip()):
-                    errors.append(FactsError(name, target_line, f"entity {entity_id!r}: {key} must list entity ids "
-                                                                f"(lower-case letters, digits and hyphens), not {target!r}"))
+                    errors.append(FactsError(name, target_line, f"entity {entity_id!r}: {key} must list entity "
+                                                                "ids (lower-case letters, digits and hyphens), "
+                                                                f"not {target!r}"))
                     continue
                 target = target.strip()
                 if target in getattr(entity, key):
@@ -649,11 +650,13 @@ def check_entity_links(facts: Facts, errors: list[FactsError]) -> None:
                     errors.append(FactsError(entity.file, line, f"entity {entity.id!r}: {key} names the entity itself"))
                     continue
                 allowed = allowed_of(entity.type)
-                if target.type not in allowed:
+                if not allowed:
+                    errors.append(FactsError(entity.file, line, f"entity {entity.id!r}: {key} is for anatomical sites "
+                                                                f"only; a {entity.type} has none"))
+                elif target.type not in allowed:
                     errors.append(FactsError(entity.file, line,
                                              f"entity {entity.id!r}: {key} {target_id!r} is a {target.type}, but a "
-                                             f"{entity.type} can only have {key} "
-                                             f"{' or '.join(sorted(allowed)) if allowed else 'nothing'}"))
+                                             f"{entity.type} can only have {key} {' or '.join(sorted(allowed))}"))
     for key in ENTITY_LINKS:
         for cycle in _cycles({e.id: [t for t in getattr(e, key) if t in facts.entities and t != e.id]
                               for e in facts.entities.values()}):
@@ -665,7 +668,8 @@ def check_entity_links(facts: Facts, errors: list[FactsError]) -> None:
 
 
 def _cycles(edges: dict[str, list[str]]) -> list[list[str]]:
-    """Each cycle of a directed graph once, as the path from its smallest id back to it (iterative DFS)."""
+    """Cycles of a directed graph, at least one in every part of it that has any, each once, as the path from its
+    smallest id back to it (an iterative depth-first search: one cycle per back edge)."""
     found: list[list[str]] = []
     seen_cycles: set[frozenset[str]] = set()
     state: dict[str, int] = {}  # 1 on the stack, 2 done
