@@ -411,3 +411,21 @@ def test_a_frequency_conflict_is_minor_when_the_number_lies_in_the_next_band(ter
     facts = _facts(_claim("001", "pct", "adverse-effect", obj="drowsiness", values={"frequency": _value("frequency", "x", "%", **numbers)}),
                    _claim("002", "word", "adverse-effect", obj="drowsiness", values={"frequency": _value("frequency", term, term=term)}))
     assert [(c.kind, c.severity) for c in propose(facts)] == [("frequency", severity)]
+
+
+def test_a_comparison_is_its_own_statement_and_causes_that_differ_are_not_compared():
+    # "fewer side effects than oral baclofen" (hedged) is not "baclofen has side effects" (stated).
+    facts = _facts(_claim("000", "has", "adverse-effect", obj="side-effects"),
+                   _claim("004", "fewer", "adverse-effect", obj="side-effects", hedge="potentially",
+                          enum_qualifiers={"comparison": "lower"}, comparator_unstated=True))
+    assert _found(facts) == []
+    # Spasm from upper-motor-neuron pathology is not spasm from musculoskeletal conditions.
+    facts = _facts(_claim("001", "msk", "indication", subject="cyclobenzaprine", obj="muscle-spasm",
+                          due_to=["musculoskeletal-condition"]),
+                   _claim("002", "umn", "recommendation", subject="cyclobenzaprine", obj="muscle-spasm", negated=True,
+                          due_to=["upper-motor-neuron-syndrome"]))
+    assert _found(facts) == []
+    facts = _facts(_claim("001", "msk", "indication", subject="cyclobenzaprine", obj="muscle-spasm",
+                          due_to=["musculoskeletal-condition"]),
+                   _claim("002", "any", "efficacy", subject="cyclobenzaprine", obj="muscle-spasm", negated=True))
+    assert [c.kind for c in propose(facts)] == ["polarity"]

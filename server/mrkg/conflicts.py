@@ -260,13 +260,25 @@ class Context:
 STRICT = ("severity",)  # a severe effect's frequency says nothing of the effect at any severity
 
 
+def _comparison(claim: Claim) -> tuple[str | None, str | None, bool]:
+    return (claim.enum_qualifiers.get("comparison"), claim.entity_qualifiers.get("comparator"),
+            bool(getattr(claim, "comparator_unstated", False)))
+
+
 def _compatible(a: Claim, b: Claim, ignore: Iterable[str] = (), strict: bool = True) -> bool:
-    """Qualifiers that both claims give agree (one claim may be more specific than the other); a severity must be
-    the same on both, or on neither (``strict``)."""
+    """Whether two claims speak of the same thing, so that they can disagree. Qualifiers that both give agree (one
+    claim may be more specific than the other); causes (``due_to``) that both give overlap; a comparison ("fewer
+    side effects than...") is its own statement, compared only with the same comparison against the same
+    comparator; a severity must be the same on both, or on neither (``strict``)."""
     for key in STRICT if strict else ():
         if _severity(a, key) != _severity(b, key):
             return False
-    skip = {"negation_scope", "evidence_grade", *STRICT, *ignore}
+    if _comparison(a) != _comparison(b):
+        return False
+    causes_a, causes_b = set(getattr(a, "due_to", None) or ()), set(getattr(b, "due_to", None) or ())
+    if causes_a and causes_b and not causes_a & causes_b:
+        return False
+    skip = {"negation_scope", "evidence_grade", "comparison", "comparator", "use_status", *STRICT, *ignore}
     for mine, theirs in ((a.entity_qualifiers, b.entity_qualifiers), (a.enum_qualifiers, b.enum_qualifiers)):
         for key in mine.keys() & theirs.keys():
             if key not in skip and mine[key] != theirs[key]:
@@ -547,6 +559,13 @@ def _positions(ctx: Context, claims: list[Claim], kind: str, position, severity,
                     by[p].append(c)
         if len(by) < 2:
             continue
+        # Keep the claims that differ from a compatible claim of another source in another position.
+        taking_part = {c.full_id for k1, k2 in combinations(by, 2) for a in by[k1] for b in by[k2]
+                       if a.source_id != b.source_id and _compatible(a, b) for c in (a, b)}
+        by = {k: [c for c in cs if c.full_id in taking_part] for k, cs in by.items()}
+        by = {k: cs for k, cs in by.items() if cs}
+        if len(by) < 2:
+            continue
         keys = sorted(by, key=str)
         sides = [Side(_describe(kind, k, by[k]), tuple(by[k])) for k in keys]
         conflict = _make(ctx, kind, severity(keys), subject, group_of(predicate), obj, kind, sides)
@@ -590,19 +609,20 @@ def _magnitude(ctx: Context, claims: list[Claim]) -> list[Conflict]:
 
 
 def _certainty(ctx: Context, claims: list[Claim]) -> list[Conflict]:
-    """One source states what another only hedges: per source, stated if any of its claims is stated."""
+    """One source states what another only hedges: a hedged claim, whose source states nothing compatible with it,
+    against a compatible stated claim of another source."""
     found = []
     for (subject, predicate, obj), group in sorted(_by_statement(claims).items()):
-        per_source: dict[str, list[Claim]] = defaultdict(list)
-        for c in group:
-            if not c.negated and scope(c) == "statement":
-                per_source[c.source_id].append(c)
-        stated = [c for cs in per_source.values() if any(not hedged(x) for x in cs) for c in cs if not hedged(c)]
-        only_hedged = [c for cs in per_source.values() if all(hedged(x) for x in cs) for c in cs]
-        if stated and only_hedged:
+        live = [c for c in group if not c.negated and scope(c) == "statement"]
+        stated = [c for c in live if not hedged(c)]
+        pairs = [(s, h) for h in live if hedged(h) for s in stated if s.source_id != h.source_id and _compatible(s, h)
+                 and not any(x.source_id == h.source_id and _compatible(x, h) for x in stated)]
+        if pairs:
+            yes = tuple({s.full_id: s for s, _ in pairs}.values())
+            maybe = tuple({h.full_id: h for _, h in pairs}.values())
             conflict = _make(ctx, "certainty", "minor", subject, group_of(predicate), obj, "certainty",
-                             [Side(_describe("certainty", "stated", stated), tuple(stated)),
-                              Side(_describe("certainty", "hedged", only_hedged), tuple(only_hedged))])
+                             [Side(_describe("certainty", "stated", list(yes)), yes),
+                              Side(_describe("certainty", "hedged", list(maybe)), maybe)])
             if conflict:
                 found.append(conflict)
     return found
