@@ -294,6 +294,12 @@ PREDICATE_WORDS = {
     "interactsWith": "interacts with", "hasCautionFor": "needs caution in", "memberOfClass": "is a",
     "isStructurallySimilarTo": "is structurally similar to", "isDerivativeOf": "is a derivative of",
     "hasSameMechanismAs": "works the same way as", "isInterchangeableWith": "is interchangeable with",
+    "hasRoute": "is given by the route", "hasDosageForm": "comes as", "hasBrandName": "is sold as",
+    "hasRegulatoryStatus": "has the status", "requiresMonitoringOf": "requires monitoring of",
+    "isUsedWith": "is used with", "hasSymptom": "has the symptom", "requiresTaperingToAvoid": "is tapered to avoid",
+    "isEliminatedBy": "is eliminated by", "requiresDoseAdjustmentFor": "needs a dose adjustment for",
+    "hasStrength": "comes in the strength", "hasDose": "is given at the dose", "hasDurationOfUse": "is taken for",
+    "hasOnset": "starts working within", "hasTitration": "is titrated", "hasHistory": "dates from",
 }
 
 
@@ -643,7 +649,7 @@ def _scope(ctx: Context, claims: list[Claim]) -> list[Conflict]:
                 continue
             windowed = any("time_window" in c.values for c in weak_only)
             conflict = _make(ctx, "scope", "substantive" if windowed else "minor", subject, strong, obj, weak,
-                             [Side(f"say {PREDICATE_WORDS.get(strong, strong)} {ctx.label(obj)}", tuple(strong_claims)),
+                             [Side(f"say it {PREDICATE_WORDS.get(strong, strong)} {ctx.label(obj)}", tuple(strong_claims)),
                               Side(f"say only that it {PREDICATE_WORDS.get(weak, weak)} it"
                                    + (" within a time window" if windowed else ""), tuple(weak_only))])
             if conflict:
