@@ -130,12 +130,12 @@ def test_add_new_file_gets_a_new_files_mode(small_repo: Path, sources_dir: Path,
 def test_add_whose_build_fails_changes_nothing(small_repo: Path, sources_dir: Path, reference_tsv: Path,
                                                tmp_path_factory, monkeypatch):
     """The build is the second wall: a file that passed validation (here forced to) but does not build."""
-    from mrkg import curate
+    from mrkg.curate import validation
     from mrkg.shacl import Report
 
     run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
     before = _state(small_repo)
-    monkeypatch.setattr(curate, "validate_files", lambda ctx, paths: Report())
+    monkeypatch.setattr(validation, "validate_files", lambda ctx, paths: Report())
     new = tmp_path_factory.mktemp("in") / "001.yaml"
     text = (REPO / "facts" / "sources" / "001.yaml").read_text()
     new.write_text(text.replace("quote: Drowsiness 10-63% 29%", "quote: Drowsiness 11-63% 29%", 1))

@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Flask, Response, abort, g, request
 from werkzeug.exceptions import HTTPException
 
-from .app import service
+from .service import service
 
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("mrkg.access")
