@@ -93,7 +93,7 @@ def test_add_refuses_turtle_before_reading_it(small_repo: Path, sources_dir: Pat
     new = tmp_path_factory.mktemp("in") / "claims.ttl"
     new.write_text("<https://w3id.org/mrkg/entity/x> <http://www.w3.org/2000/01/rdf-schema#label> [], [], \n")
     result = _add(small_repo, sources_dir, reference_tsv, str(new))
-    assert result.exit_code == 2 and "takes a YAML facts file" in result.output
+    assert result.exit_code == 2 and "takes YAML facts files" in result.output
     assert "not valid" not in result.output  # refused for its type, not parsed
     assert not (small_repo / "build").exists()
 
@@ -110,7 +110,7 @@ def test_add_replace_installs_the_new_file_with_the_old_mode(small_repo: Path, s
     assert result.exit_code == 0, result.output
     assert dest.read_text() == _replacement() and stat.S_IMODE(dest.stat().st_mode) == 0o640
     assert "night-shift-workers" in (small_repo / "build" / "mrkg.nt").read_text()
-    assert "keeps serving the build it started with until it is restarted" in result.output
+    assert "no mrkg serve is running on it" in result.output
 
 
 def test_add_new_file_gets_a_new_files_mode(small_repo: Path, sources_dir: Path, reference_tsv: Path,

@@ -288,5 +288,12 @@ def hold(build_dir: Path, attempts: int = 20) -> Path:
     return folder
 
 
+def release(folder: Path) -> None:
+    """Let go of this process's hold on ``folder`` (processes forked while it was held keep theirs until they end)."""
+    fd = _HELD.pop(folder.resolve(), None)
+    if fd is not None:
+        os.close(fd)
+
+
 __all__ = ["KEEP", "Version", "claim_version", "current", "discard", "hold", "lock_file", "new_version", "prune",
-           "publish", "remove_all", "served", "versions_dir"]
+           "publish", "release", "remove_all", "served", "versions_dir"]

@@ -118,7 +118,7 @@ def add_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, referen
         click.echo(f"mrkg add {'interrupted' if isinstance(exc, KeyboardInterrupt) else exc}; nothing was changed",
                    err=True)
         sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
-    if report is not None and (report.results or fmt != "text"):
+    if report is not None and (report.results or fmt != "text" or getattr(report, "already_published", 0)):
         _echo_report(report, fmt, min_severity)
     click.echo(message, err=code != EXIT_CONFORMS)
     sys.exit(code)

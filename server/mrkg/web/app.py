@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,7 @@ def _graph_counts(runner: Runner) -> dict[str, int]:
     return {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
 
 
-def create_app(config: dict | None = None, *, store=None) -> Flask:
+def create_app(config: dict | None = None, *, store=None, replaced: dict | None = None) -> Flask:
     """The mrkg web app. ``config`` holds settings by name (see ``mrkg settings``) and UPPERCASE Flask keys;
     ``store`` (a pyoxigraph Store, rdflib Dataset or engine backend) replaces loading ``build_dir/mrkg.nq``.
 
@@ -116,6 +117,8 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     runner = Runner(backend, limits=limits, prefixes=PREFIX_MAP, max_rows=values["max_rows"])
     graphs = _graph_counts(runner)
     release = _release(folder if folder.is_dir() else None, backend)
+    release.loaded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    release.replaced = replaced
     queries_dir = Path(values["queries_dir"]) if values["queries_dir"] else None
 
     app = Flask("mrkg.web", static_folder=str(PACKAGE_DIR / "static"), template_folder=str(PACKAGE_DIR / "templates"))

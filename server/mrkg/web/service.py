@@ -34,6 +34,8 @@ class Release:
     sha256: str
     folder: Path | None = None
     manifest: dict = field(default_factory=dict)
+    loaded_at: str = ""  # when this process loaded it (UTC, ISO 8601)
+    replaced: dict | None = None  # the build served before it, when the server moved to this one: build, version
 
     @property
     def etag(self) -> str:
