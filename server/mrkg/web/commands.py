@@ -199,9 +199,11 @@ class FollowingArbiter(Arbiter):
         age = self.worker_age
         _say(f"mrkg: moving from build {served.name} (version {old_release.version}) to build {target.name} "
              f"(version {new.extensions['mrkg'].release.version}): replacing the HTTP workers")
+        # Let go of the old build before forking the new workers, or they would inherit the hold (the old workers
+        # keep theirs until they end, so no build prunes it while they still answer).
+        release(served)
         self.reload()
         self.retiring.append((old, age))
-        release(served)
         _say(f"mrkg: now serving build {target.name} (version {new.extensions['mrkg'].release.version}); "
              f"/health says so")
 
