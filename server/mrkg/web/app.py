@@ -53,6 +53,7 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
         ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
         ("executor", values["executor"] in {"auto", "inline", "pool"}, "auto, inline or pool"),
+        ("follow_build", values["follow_build"] >= 0, "0 (keep the build it started with) or seconds between looks"),
     ]
     for name, ok, expected in checks:
         if not ok:
