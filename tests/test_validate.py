@@ -486,3 +486,30 @@ def test_a_new_entity_is_validated_with_the_claim_that_names_it(run, tmp_path: P
     together = run(str(source), str(entities))
     assert together.exit_code == 0, together.output
     assert "night-shift-workers: orphan" not in together.output  # the claim names it: one change
+
+
+def test_validate_all_facts_shows_only_what_the_published_build_does_not_have(run, built, tmp_path: Path):
+    """`make validate` on unchanged facts: nothing new (the issue counted 333 lines of old warnings and info);
+    `--all` shows them all; a facts folder with one new problem shows that one."""
+    out = str(built.out)
+    result = run("--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "conforms: 0 violation(s), 0 warning(s), 0 info" and len(lines) == 2
+    hidden = int(lines[1].split()[0].lstrip("("))
+    assert hidden == sum(built.report.counts().values()) > 100
+    assert len(run("--out", out, "--all").output.splitlines()) == hidden + 1
+    facts = tmp_path / "facts"
+    shutil.copytree(REPO / "facts", facts)
+    source = facts / "sources" / "001.yaml"
+    negated = GOOD_CLAIM.replace("    frequency: {text: 10-63%, min: 10, max: 63}\n", "    negated: true\n")
+    source.write_text(source.read_text().rstrip("\n") + "\n" + negated)
+    changed = run("--out", out, facts=facts)
+    assert changed.exit_code == 0, changed.output
+    shown = changed.output.splitlines()[:-2]  # the conflicts of the new claim, seen from either side
+    assert shown and all("001-baclofen-drowsiness-row" in line for line in shown), changed.output
+    assert changed.output.splitlines()[-1].startswith(f"({hidden} warning(s)")
+    in_place = run(str(source), "--out", out, facts=facts)  # the published file itself, edited: the build compares
+    lines = in_place.output.splitlines()
+    assert in_place.exit_code == 0 and lines[-1].endswith("--all shows them)"), in_place.output
+    assert lines[:-2] and all("claim 001-baclofen-drowsiness-row" in line for line in lines[:-2]), in_place.output

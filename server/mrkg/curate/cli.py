@@ -14,7 +14,7 @@ from .cache import default_cache_dir
 from .context import Context
 from .intake import InputError
 from .report import render
-from .validation import validate_all, validate_change
+from .validation import validate_change, validate_everything
 
 
 
@@ -68,12 +68,14 @@ def _echo_report(report, fmt: str, min_severity: str) -> None:
 @click.command("validate")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @_common
+@click.option("--out", default="build", show_default=True, envvar="MRKG_BUILD_DIR", type=click.Path(path_type=Path),
+              help="The published build, whose problems are not shown again (see --all).")
 @_shown
-def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, cache, fmt,
+def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, reference, cache, out, fmt,
                      min_severity, everything) -> None:
     """Validate FILES (YAML facts, Turtle, TriG, N-Triples) together, in the context of the graph: by default only
     the problems they introduce compared with the published version of the files they replace (--all: every
-    problem). No FILES: all the facts, every problem.
+    problem). No FILES: all the facts, showing what the published build does not have already.
 
     A source file and an entity file declaring the new entities it names are validated as one change. Changes
     nothing. Exit 0 conforms, 1 violations, 2 unusable input.
@@ -81,7 +83,8 @@ def validate_command(files, facts_dir, ontology_dir, shapes_dir, sources_dir, re
     try:
         ctx = Context.load(facts_dir, ontology_dir, sources_dir, shapes_dir, reference,
                            default_cache_dir() if cache else None)
-        report = validate_change(ctx, list(files), everything) if files else validate_all(ctx)
+        report = validate_change(ctx, list(files), everything, out) if files else \
+            validate_everything(ctx, everything, out)
     except InputError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNUSABLE)
