@@ -375,7 +375,8 @@ def _read_claim(data: Any, source_id: str, file: str, line: int, errors: list[Fa
         value = r.text(key)
         if value:
             if value not in allowed:
-                r.error(key, f"{what}: {key} {value!r} is not one of {', '.join(allowed)}")
+                hint = did_you_mean(value, allowed)
+                r.error(key, f"{what}: {key} {value!r} is not one of {', '.join(allowed)}" + (f"; {hint}" if hint else ""))
             claim.enum_qualifiers[key] = value
     for key in TEXT_QUALIFIERS:
         value = r.text(key)
@@ -411,7 +412,9 @@ def load_source_file(path: Path, name: str, errors: list[FactsError]) -> Source 
         meta.error("id", "source: id must be three digits, as in the file name (\"001\"); quote it in YAML")
     doc_type = meta.text("document_type", required=True) or ""
     if doc_type and doc_type not in DOCUMENT_TYPES:
-        meta.error("document_type", f"source: document_type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}")
+        hint = did_you_mean(doc_type, DOCUMENT_TYPES)
+        meta.error("document_type", f"source: document_type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}"
+                   + (f"; {hint}" if hint else ""))
     source = Source(
         id=source_id, file_name=meta.text("file", required=True) or "", title=meta.text("title", required=True) or "",
         document_type=doc_type, extracted_by=meta.text("extracted_by", required=True) or "",
@@ -456,7 +459,9 @@ def load_entity_file(path: Path, name: str, errors: list[FactsError]) -> list[En
     top = _Reader(data, name, errors, "entity file")
     type_name = top.text("type", required=True) or ""
     if type_name and type_name not in ENTITY_TYPES:
-        top.error("type", f"entity file: type {type_name!r} is not one of {', '.join(ENTITY_TYPES)}")
+        hint = did_you_mean(type_name, ENTITY_TYPES)
+        top.error("type", f"entity file: type {type_name!r} is not one of {', '.join(ENTITY_TYPES)}" if not hint else
+                  f"entity file: unknown type {type_name!r}: {hint}")
     entities = []
     items = top.seq("entities")
     for item, line in zip(items, items.item_lines):

@@ -133,7 +133,8 @@ def format_text(report: Report, min_severity: str = "Info") -> str:
         if SEVERITY_RANK[r.severity] > SEVERITY_RANK[min_severity]:
             continue
         where = f"{r.location}: " if r.location else ""
-        about = f"{r.claim or _short(r.focus)}: " if (r.claim or r.focus is not None) else ""
+        placed = isinstance(r.focus, Literal) and str(r.focus) == r.location  # a facts error: its place says it
+        about = f"{r.claim or _short(r.focus)}: " if (r.claim or (r.focus is not None and not placed)) else ""
         detail = []
         if r.path is not None:
             detail.append(f"path {_short(r.path)}")

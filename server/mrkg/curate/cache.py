@@ -64,7 +64,7 @@ class SourceRecords(Mapping):
 
 
 @lru_cache(maxsize=1)
-def _code_digest() -> str:
+def code_digest() -> str:
     """Parsed records depend on the reader's code as well as on the file: both go into the cache key."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
@@ -76,17 +76,17 @@ def _code_digest() -> str:
 
 
 def _cache_key(raw: bytes, name: str, loader) -> str:
-    return hashlib.sha256(raw + name.encode() + loader.__name__.encode() + _code_digest().encode()).hexdigest()
+    return hashlib.sha256(raw + name.encode() + loader.__name__.encode() + code_digest().encode()).hexdigest()
 
 
-def _read_pickle(entry: Path):
+def read_pickle(entry: Path):
     try:
         return pickle.loads(entry.read_bytes())
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
         return None
 
 
-def _write_pickle(cache_dir: Path, entry: Path, value) -> None:
+def write_pickle(cache_dir: Path, entry: Path, value) -> None:
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".entry-", dir=cache_dir)
@@ -102,10 +102,10 @@ def _cached(cache_dir: Path | None, path: Path, name: str, loader):
     if cache_dir is None:
         return loader(path, name, [])
     entry = cache_dir / f"{_cache_key(path.read_bytes(), name, loader)}.pickle"
-    value = _read_pickle(entry)
+    value = read_pickle(entry)
     if value is None:
         value = loader(path, name, [])
-        _write_pickle(cache_dir, entry, value)
+        write_pickle(cache_dir, entry, value)
     return value
 
 
@@ -135,7 +135,7 @@ def load_context_facts(facts_dir: Path, cache_dir: Path | None) -> tuple[Facts, 
     keys.update({name: _cache_key(path.read_bytes(), name, load_source_file) for path, name in source_files})
     state = hashlib.sha256("\n".join(f"{n} {k}" for n, k in keys.items()).encode()).hexdigest()
     entry = cache_dir / f"index-{state}.pickle"
-    stored = _read_pickle(entry)
+    stored = read_pickle(entry)
     if stored is None:
         entities: dict[str, Entity] = {}
         for path, name in entity_files:
@@ -149,7 +149,7 @@ def load_context_facts(facts_dir: Path, cache_dir: Path | None) -> tuple[Facts, 
             if source is not None and source.id and source.id not in sources:
                 sources[source.id], files[source.id] = source, (path, name)
         stored = (entities, files, FactsIndex.of(Facts(dataset, entities, sources)))
-        _write_pickle(cache_dir, entry, stored)
+        write_pickle(cache_dir, entry, stored)
         old = sorted(cache_dir.glob("index-*.pickle"), key=lambda p: p.stat().st_mtime)
         for path in old[:-INDEX_ENTRIES_KEPT]:
             path.unlink(missing_ok=True)

@@ -128,7 +128,7 @@ OX_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "trig": ox.RdfFormat.TRIG, "nt": ox
 XSD_STRING, RDF_LANG_STRING = str(XSD.string), str(RDF.langString)
 
 
-def _rdflib_term(term, name: str) -> Node:
+def rdflib_term(term, name: str) -> Node:
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -179,7 +179,7 @@ def _parse_rdf(path: Path, name: str, fmt: str) -> Graph:
                     if len(blank) > MAX_RDF_BLANK_NODES:
                         raise InputError(f"{name}: more than {MAX_RDF_BLANK_NODES} blank nodes; give the nodes IRIs "
                                          "or split the file")
-            graph.add((_rdflib_term(quad.subject, name), URIRef(quad.predicate.value), _rdflib_term(quad.object, name)))
+            graph.add((rdflib_term(quad.subject, name), URIRef(quad.predicate.value), rdflib_term(quad.object, name)))
     except SyntaxError as exc:
         line = f":{exc.lineno}" if getattr(exc, "lineno", None) else ""
         first = (str(exc.msg if hasattr(exc, "msg") else exc).strip().splitlines() or ["syntax error"])[0]

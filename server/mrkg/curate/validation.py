@@ -17,9 +17,9 @@ from ..facts import check_facts, load_facts
 from ..shacl import Report, Result, Shapes, validate_graph, validate_intake
 from ..rdf import QuadSet
 from .assembly import assemble_changes
-from .cache import _code_digest as code_digest, _read_pickle as read_pickle, _write_pickle as write_pickle
+from .cache import code_digest, read_pickle, write_pickle
 from .context import Context
-from .intake import _rdflib_term as rdflib_term, read_change
+from .intake import rdflib_term, read_change
 from .report import _facts_result, _locate
 
 
