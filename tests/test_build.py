@@ -135,9 +135,9 @@ def test_failed_build_leaves_the_published_build_untouched(repo: Path, sources_d
     result = _mrkg(*_build_args(repo, sources_dir, reference_tsv, out, facts), cwd=repo)
     assert result.returncode == 1
     line = text[: text.index("quote: Drowsiness 10-63% 29%")].count("\n") + 1
-    claim_line = text[: text.rindex("- id: baclofen-drowsiness", 0, text.index("quote: Drowsiness 10-63%"))].count("\n") + 1
-    assert f"sources/001.yaml:{claim_line}: claim 001-baclofen-drowsiness: quote not found" in result.stderr
-    assert line > claim_line
+    column = len("    quote: ") + 1
+    # the place of the quote itself, not of the claim's `- id:` line
+    assert f"sources/001.yaml:{line}:{column}: claim 001-baclofen-drowsiness: quote not found" in result.stderr
     assert "previous build/ is unchanged" in result.stderr
     assert os.readlink(out) == target and _digests(out) == before
 
@@ -180,7 +180,7 @@ def test_killed_builds_cost_no_good_build_and_no_served_one(repo: Path, sources_
     args = _build_args(repo, sources_dir, reference_tsv, out)
     assert _mrkg(*args, cwd=repo).returncode == 0
     served = os.readlink(out)
-    server = start_server(out, "oxigraph", tmp_path / "serve.log")
+    server = start_server(out, "oxigraph", tmp_path / "serve.log", follow_build=0)  # it keeps the first build
     try:
         assert _downloads_verify(server) == []
         assert _mrkg(*args, cwd=repo).returncode == 0
@@ -314,10 +314,10 @@ def test_bad_yaml_is_reported_as_file_and_line(repo: Path, sources_dir: Path, re
     result = _mrkg(*_build_args(repo, sources_dir, reference_tsv, tmp_path / "build", facts), cwd=repo)
     assert result.returncode == 1
     err = result.stderr
-    assert "facts/sources/009.yaml:5: source: document_type 'blog' is not one of" in err
-    assert "facts/sources/009.yaml:19: claim 'b': unknown field 'colour'" in err
-    assert "facts/sources/009.yaml:17: claim 'b' dose: 'amount' must be positive" in err
-    assert "facts/sources/009.yaml:9: claim 'a': object 'nothing-such' is not an entity" in err
+    assert "facts/sources/009.yaml:5:18: source: document_type 'blog' is not one of" in err
+    assert "facts/sources/009.yaml:19:5: claim 'b': unknown field 'colour'" in err
+    assert "facts/sources/009.yaml:17:29: claim 'b' dose: 'amount' must be positive" in err
+    assert "facts/sources/009.yaml:12:13: claim 'a': object 'nothing-such' is not an entity" in err
     assert "source 009: no source text named 'nowhere.txt'" in err
     assert not (tmp_path / "build").exists()
 
@@ -449,7 +449,7 @@ def test_clean_removes_every_version_but_the_one_a_server_serves(repo: Path, sou
     out = tmp_path / "site" / "build"
     args = _build_args(repo, sources_dir, reference_tsv, out)
     assert _mrkg(*args, cwd=repo).returncode == 0
-    server = start_server(out, "oxigraph", tmp_path / "serve.log")
+    server = start_server(out, "oxigraph", tmp_path / "serve.log", follow_build=0)  # it keeps the first build
     try:
         served = Path(os.readlink(out)).name
         assert _mrkg(*args, cwd=repo).returncode == 0

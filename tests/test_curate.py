@@ -93,7 +93,7 @@ def test_add_refuses_turtle_before_reading_it(small_repo: Path, sources_dir: Pat
     new = tmp_path_factory.mktemp("in") / "claims.ttl"
     new.write_text("<https://w3id.org/mrkg/entity/x> <http://www.w3.org/2000/01/rdf-schema#label> [], [], \n")
     result = _add(small_repo, sources_dir, reference_tsv, str(new))
-    assert result.exit_code == 2 and "takes a YAML facts file" in result.output
+    assert result.exit_code == 2 and "takes YAML facts files" in result.output
     assert "not valid" not in result.output  # refused for its type, not parsed
     assert not (small_repo / "build").exists()
 
@@ -110,7 +110,7 @@ def test_add_replace_installs_the_new_file_with_the_old_mode(small_repo: Path, s
     assert result.exit_code == 0, result.output
     assert dest.read_text() == _replacement() and stat.S_IMODE(dest.stat().st_mode) == 0o640
     assert "night-shift-workers" in (small_repo / "build" / "mrkg.nt").read_text()
-    assert "keeps serving the build it started with until it is restarted" in result.output
+    assert "no mrkg serve is running on it" in result.output
 
 
 def test_add_new_file_gets_a_new_files_mode(small_repo: Path, sources_dir: Path, reference_tsv: Path,
@@ -130,12 +130,12 @@ def test_add_new_file_gets_a_new_files_mode(small_repo: Path, sources_dir: Path,
 def test_add_whose_build_fails_changes_nothing(small_repo: Path, sources_dir: Path, reference_tsv: Path,
                                                tmp_path_factory, monkeypatch):
     """The build is the second wall: a file that passed validation (here forced to) but does not build."""
-    from mrkg import curate
+    from mrkg.curate import validation
     from mrkg.shacl import Report
 
     run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
     before = _state(small_repo)
-    monkeypatch.setattr(curate, "validate_files", lambda ctx, paths: Report())
+    monkeypatch.setattr(validation, "validate_files", lambda ctx, paths: Report())
     new = tmp_path_factory.mktemp("in") / "001.yaml"
     text = (REPO / "facts" / "sources" / "001.yaml").read_text()
     new.write_text(text.replace("quote: Drowsiness 10-63% 29%", "quote: Drowsiness 11-63% 29%", 1))
@@ -303,3 +303,132 @@ def test_build_fails_on_any_shape_violation_and_keeps_the_published_build(small_
 
 def test_the_published_graph_conforms(built):
     assert built.report.conforms, "\n".join(f"{r.location}: {r.message}" for r in built.report.violations)
+
+
+# --- several files as one change, what add shows, and a running server that follows the build ------------------
+
+NAMED = """  - id: baclofen-drowsiness-night-shift
+    kind: adverse-effect
+    subject: baclofen
+    object: drowsiness
+    population: night-shift-workers
+    quote: Drowsiness 10-63% 29%
+"""
+
+
+def _source_naming_a_new_entity(folder: Path) -> Path:
+    new = folder / "001.yaml"
+    new.write_text((REPO / "facts" / "sources" / "001.yaml").read_text().rstrip("\n") + "\n" + NAMED)
+    return new
+
+
+def test_add_a_source_and_the_new_entity_it_names_in_one_change(small_repo: Path, sources_dir: Path,
+                                                                 reference_tsv: Path, tmp_path_factory):
+    run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
+    before = _state(small_repo)
+    folder = tmp_path_factory.mktemp("in")
+    source = _source_naming_a_new_entity(folder)
+    alone = _add(small_repo, sources_dir, reference_tsv, str(source), "--replace")
+    assert alone.exit_code == 1 and "population 'night-shift-workers' is not an entity" in alone.output
+    assert "001.yaml does not conform; nothing was changed" in alone.output and _state(small_repo) == before
+    entities = folder / "populations-extra.yaml"
+    entities.write_text(NEW_ENTITIES)
+    result = _add(small_repo, sources_dir, reference_tsv, str(source), str(entities), "--replace")
+    assert result.exit_code == 0, result.output
+    assert "night-shift-workers: orphan" not in result.output  # validated together: the claim names it
+    assert (small_repo / "facts" / "sources" / "001.yaml").read_text() == source.read_text()
+    assert (small_repo / "facts" / "entities" / "populations-extra.yaml").read_text() == NEW_ENTITIES
+    nt = (small_repo / "build" / "mrkg.nt").read_text()
+    assert "claim/001-baclofen-drowsiness-night-shift> <https://w3id.org/mrkg/ontology/population> " \
+           "<https://w3id.org/mrkg/entity/night-shift-workers>" in nt
+
+
+def test_add_of_two_files_killed_after_its_journal_is_finished_whole(small_repo: Path, sources_dir: Path,
+                                                                     reference_tsv: Path, tmp_path_factory):
+    run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
+    folder = tmp_path_factory.mktemp("in")
+    source = _source_naming_a_new_entity(folder)
+    entities = folder / "populations-extra.yaml"
+    entities.write_text(NEW_ENTITIES)
+    args = _add_args(small_repo, sources_dir, reference_tsv, source)
+    args.insert(2, str(entities))
+    stop_paused(start_paused(args, "add:facts", cwd=REPO), signal.SIGKILL)
+    assert _recover(small_repo) == ("finished an interrupted mrkg add: 001.yaml, populations-extra.yaml are in "
+                                    f"facts/ and {small_repo / 'build'} is its build")
+    assert (small_repo / "facts" / "entities" / "populations-extra.yaml").read_text() == NEW_ENTITIES
+    assert "night-shift-workers" in (small_repo / "build" / "mrkg.nt").read_text()
+
+
+def test_add_takes_min_severity_and_all(small_repo: Path, sources_dir: Path, reference_tsv: Path,
+                                        tmp_path_factory):
+    new = tmp_path_factory.mktemp("in") / "populations-extra.yaml"
+    new.write_text(NEW_ENTITIES)
+    quiet = _add(small_repo, sources_dir, reference_tsv, str(new), "--min-severity", "violation")
+    assert quiet.exit_code == 0, quiet.output
+    assert "Warning" not in quiet.output and quiet.output.startswith("conforms: 0 violation(s), 1 warning(s)")
+    again = tmp_path_factory.mktemp("in") / "populations.yaml"  # the published file, unchanged: nothing new
+    shutil.copy(small_repo / "facts" / "entities" / "populations.yaml", again)
+    unchanged = _add(small_repo, sources_dir, reference_tsv, str(again), "--replace")
+    assert unchanged.exit_code == 0, unchanged.output
+    assert "Warning" not in unchanged.output and "--all shows them" in unchanged.output
+    everything = _add(small_repo, sources_dir, reference_tsv, str(again), "--replace", "--all")
+    assert "Warning: entity" in everything.output and "--all shows them" not in everything.output
+
+
+def _health(server) -> dict:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(server.url + "/health", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_a_running_server_moves_to_the_build_mrkg_add_publishes(small_repo: Path, sources_dir: Path,
+                                                                 reference_tsv: Path, tmp_path_factory, tmp_path):
+    """A real `mrkg serve` on build/; `mrkg add` publishes a new build; the server serves it by itself, says so in
+    its log and /health, and answers queries from it; the build it left is no longer held (a build may prune it)."""
+    import json
+    import time
+    import urllib.parse
+    import urllib.request
+
+    from conftest import start_server, stop_server
+    from mrkg.versions import served
+
+    out = small_repo / "build"
+    run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, out)
+    first = os.readlink(out).rsplit("/", 1)[-1]
+    log = tmp_path / "serve.log"
+    server = start_server(out, "oxigraph", log, follow_build=0.3)
+    try:
+        assert _health(server)["build"] == first and "replaced" not in _health(server)
+        new = tmp_path_factory.mktemp("in") / "populations-extra.yaml"
+        new.write_text(NEW_ENTITIES)
+        result = subprocess.run([sys.executable, "-m", "mrkg", "add", str(new), "--facts", str(small_repo / "facts"),
+                                 "--ontology", str(REPO / "ontology"), "--shapes", str(REPO / "shapes"), "--sources",
+                                 str(sources_dir), "--reference", str(reference_tsv), "--out", str(out),
+                                 "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        second = os.readlink(out).rsplit("/", 1)[-1]
+        assert f"a running mrkg serve serves the previous build ({first}): it moves to the new build by itself" \
+               in result.stdout
+        deadline = time.monotonic() + 60
+        while _health(server).get("build") != second:
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        health = _health(server)
+        assert health["status"] == "ok" and health["replaced"] == {"build": first, "version": "0.1.0"}
+        while f"mrkg: now serving build {second}" not in log.read_text():  # once the old workers have ended
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        assert f"mrkg: moving from build {first} (version 0.1.0) to build {second} (version 0.1.0)" in log.read_text()
+        query = "ASK { <https://w3id.org/mrkg/entity/night-shift-workers> ?p ?o }"
+        with urllib.request.urlopen(server.endpoint + "?" + urllib.parse.urlencode({"query": query}),
+                                    timeout=10) as response:
+            assert json.loads(response.read())["boolean"] is True
+        deadline = time.monotonic() + 30  # the old workers end gracefully; then nothing holds the old build
+        while first in served(out):
+            assert time.monotonic() < deadline, "the build left behind is still held"
+            time.sleep(0.2)
+    finally:
+        stop_server(server)

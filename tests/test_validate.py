@@ -63,23 +63,29 @@ def test_validate_all_facts_conforms(run):
     assert result.exit_code == 0, result.output
 
 
-def test_validate_bad_claim_reports_file_line_claim_and_shape(run, tmp_path: Path):
+def _value_at(path: Path, text: str) -> str:
+    """``line:column`` where ``text`` (``key: value``) has its value in ``path``."""
+    lines = path.read_text().splitlines()
+    number = next(i for i, l in enumerate(lines, 1) if l.strip().removeprefix("- ") == text)
+    return f"{number}:{lines[number - 1].index(text) + text.index(': ') + 3}"
+
+
+def test_validate_bad_claim_reports_file_line_column_claim_and_shape(run, tmp_path: Path):
     path = _source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: tablet"))
     result = run(str(path))
     assert result.exit_code == 1
     line = next(l for l in result.output.splitlines() if "Violation" in l)
-    claim_line = path.read_text().split("  - id: baclofen-drowsiness-row")[0].count("\n") + 1
-    assert line.startswith(f"{path}:{claim_line}: Violation: claim 001-baclofen-drowsiness-row: ")
-    assert "tablet" in line and "is a dosage-form" in line
+    # the place of the value at fault, not of the claim's `- id:` line
+    assert line == (f"{path}:{_value_at(path, 'object: tablet')}: Violation: claim 001-baclofen-drowsiness-row: "
+                    "object 'tablet' is a dosage-form, but an adverse-effect claim takes adverse-effect or condition "
+                    "[mrkgsh:FactsFormat]")
 
 
-def test_validate_unknown_entity_is_a_violation_at_its_line(run, tmp_path: Path):
+def test_validate_unknown_entity_is_a_violation_at_its_field(run, tmp_path: Path):
     path = _source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: no-such-effect"))
     result = run(str(path))
     assert result.exit_code == 1
-    lines = path.read_text().splitlines()
-    claim_line = next(i for i, l in enumerate(lines, 1) if "id: baclofen-drowsiness-row" in l)
-    assert f"{path}:{claim_line}: Violation" in result.output
+    assert f"{path}:{_value_at(path, 'object: no-such-effect')}: Violation" in result.output
     assert "'no-such-effect' is not an entity" in result.output
 
 
@@ -339,3 +345,171 @@ def test_hostile_turtle_may_not_change_ontology_or_shapes(run, tmp_path: Path):
     assert result.exit_code == 1
     assert "curator input may not describe https://w3id.org/mrkg/ontology/Route" in result.output
     assert "CuratorInputShape-schemaStatement" in result.output
+
+
+# --- a curator flow that helps: did you mean, the exact field, one message per problem --------------------------
+
+TYPOS = """  - id: baclofen-drowsiness-row
+    kind: adverse-effect
+    subject: baclofn
+    object: drowsiness
+    quote: Drowsiness 10-63% 29%
+  - id: baclofen-not-a-benzodiazepine
+    kind: drug-class
+    subject: baclofen
+    object: benzodiazepine
+    negated: true
+    quote: Drowsiness 10-63% 29%
+  - id: cyclobenzaprine-drowsiness-row
+    kind: adverse-efect
+    subject: cyclobenzaprine
+    object: drowsiness
+    quote: Drowsiness 10-63% 29%
+  - id: 005
+    kind: adverse-effect
+    subject: baclofen
+    object: drowsiness
+    quote: Drowsiness 10-63% 29%
+  - id: baclofen-spasticity
+    kind: indication
+    subject: baclofen
+    objet: spasticity
+    quote: Drowsiness 10-63% 29%
+  - id: baclofen-tablet-effect
+    kind: adverse-effect
+    subject: baclofen
+    object: tablet
+    quote: Drowsiness 10-63% 29%
+  - id: baclofen-spastisity
+    kind: indication
+    subject: baclofen
+    object: spastisity
+    quote: Drowsiness 10-63% 29%
+"""
+
+
+def test_did_you_mean_at_the_exact_field_in_line_order_one_message_each(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, TYPOS)
+    result = run(str(path), "--min-severity", "violation")
+    assert result.exit_code == 1
+    lines = [line.removeprefix(f"{path}:") for line in result.output.splitlines()]
+    at = lambda text: _value_at(path, text)  # noqa: E731
+    id_line = at('id: 005')
+    objet = path.read_text().splitlines().index("    objet: spasticity") + 1
+    assert lines[:-1] == [
+        f"{at('subject: baclofn')}: Violation: claim 001-baclofen-drowsiness-row: subject 'baclofn' is not an entity "
+        "in facts/entities/; did you mean 'baclofen'? [mrkgsh:FactsFormat]",
+        f"{at('object: benzodiazepine')}: Violation: claim 001-baclofen-not-a-benzodiazepine: object 'benzodiazepine' "
+        "is not an entity in facts/entities/; 'benzodiazepine' is a synonym of entity 'benzodiazepines' (drug-class): "
+        "write object: benzodiazepines (keep the source's word in object_text: benzodiazepine) [mrkgsh:FactsFormat]",
+        f"{at('kind: adverse-efect')}: Violation: claim 001-cyclobenzaprine-drowsiness-row: unknown kind "
+        "'adverse-efect': did you mean 'adverse-effect'? [mrkgsh:FactsFormat]",
+        f"{id_line}: Violation: the claim at line {id_line.split(':')[0]}: id 005 is read by YAML as the number 5; "
+        "write it in quotes: id: \"005\" [mrkgsh:FactsFormat]",
+        f"{objet}:5: Violation: claim 001-baclofen-spasticity: unknown field 'objet': did you mean 'object'? "
+        "[mrkgsh:FactsFormat]",
+        f"{at('object: tablet')}: Violation: claim 001-baclofen-tablet-effect: object 'tablet' is a dosage-form, but "
+        "an adverse-effect claim takes adverse-effect or condition [mrkgsh:FactsFormat]",
+        f"{at('object: spastisity')}: Violation: claim 001-baclofen-spastisity: object 'spastisity' is not an entity "
+        "in facts/entities/; did you mean 'spasticity'? [mrkgsh:FactsFormat]",
+    ]
+    assert lines[-1].startswith("does not conform: 7 violation(s)")
+
+
+def test_an_unknown_word_with_no_close_match_says_how_to_declare_it(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, GOOD_CLAIM.replace("object: drowsiness", "object: qqqq-zzzz"))
+    result = run(str(path))
+    assert "object 'qqqq-zzzz' is not an entity in facts/entities/; if it is new, declare it in facts/entities/ " \
+           "(adverse-effect or condition) in the same change" in result.output
+    path = _source_yaml(tmp_path, GOOD_CLAIM.replace("kind: adverse-effect", "kind: qqqq"))
+    result = run(str(path))
+    assert "unknown kind 'qqqq' (expected one of: adverse-effect, brand-name," in result.output
+    assert "unknown field" not in result.output  # no follow-up about 'object' or the frequency after a bad kind
+
+
+def test_unquoted_source_id_is_refused_with_its_line(run, tmp_path: Path):
+    path = _source_yaml(tmp_path, GOOD_CLAIM)
+    text = path.read_text().replace('  id: "001"', "  id: 001", 1)
+    path.write_text(text)
+    line = text.splitlines().index("  id: 001") + 1
+    result = run(str(path))
+    assert result.exit_code == 2
+    assert result.output == f"error: {path}:{line}:7: source: id 001 is read by YAML as the number 1; write it in " \
+                            "quotes: id: \"001\"\n"
+
+
+# --- what a change introduces, compared with the published graph ------------------------------------------------
+
+
+def test_an_unchanged_copy_introduces_nothing_and_all_shows_everything(run, tmp_path: Path):
+    copy = tmp_path / "002.yaml"
+    shutil.copy(REPO / "facts" / "sources" / "002.yaml", copy)
+    result = run(str(copy))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "conforms: 0 violation(s), 0 warning(s), 0 info"
+    hidden = int(lines[1].split()[0].lstrip("("))
+    assert hidden > 5 and lines[1].endswith("the published graph has already are not shown: --all shows them)")
+    everything = run(str(copy), "--all")
+    assert everything.exit_code == 0
+    assert len(everything.output.splitlines()) == hidden + 1  # every result, then the summary
+
+
+def test_only_the_new_problem_is_shown(run, tmp_path: Path):
+    copy = tmp_path / "001.yaml"
+    text = (REPO / "facts" / "sources" / "001.yaml").read_text()
+    negated = GOOD_CLAIM.replace("    frequency: {text: 10-63%, min: 10, max: 63}\n", "    negated: true\n")
+    copy.write_text(text.rstrip("\n") + "\n" + negated)
+    result = run(str(copy), "--min-severity", "warning")
+    assert result.exit_code == 0, result.output
+    shown = result.output.splitlines()[:-2]
+    assert shown and all("001-baclofen-drowsiness-row" in line for line in shown), result.output
+    assert len(run(str(copy), "--all", "--min-severity", "warning").output.splitlines()) > len(shown) + 2
+
+
+NEW_POPULATION = "type: population\nentities:\n  - id: night-shift-workers\n    label: night-shift workers\n"
+
+
+def test_a_new_entity_is_validated_with_the_claim_that_names_it(run, tmp_path: Path):
+    claim = GOOD_CLAIM.replace("    frequency: {text: 10-63%, min: 10, max: 63}\n",
+                               "    population: night-shift-worker\n")
+    source = _source_yaml(tmp_path, claim)
+    alone = run(str(source))
+    assert alone.exit_code == 1
+    assert "population 'night-shift-worker' is not an entity in facts/entities/; if it is new, declare it in " \
+           "facts/entities/ (condition or population) in the same change" in alone.output
+    entities = tmp_path / "populations-new.yaml"
+    entities.write_text(NEW_POPULATION)
+    misspelt = run(str(source), str(entities))
+    assert misspelt.exit_code == 1 and "did you mean 'night-shift-workers'?" in misspelt.output
+    source.write_text(source.read_text().replace("night-shift-worker\n", "night-shift-workers\n"))
+    together = run(str(source), str(entities))
+    assert together.exit_code == 0, together.output
+    assert "night-shift-workers: orphan" not in together.output  # the claim names it: one change
+
+
+def test_validate_all_facts_shows_only_what_the_published_build_does_not_have(run, built, tmp_path: Path):
+    """`make validate` on unchanged facts: nothing new (the issue counted 333 lines of old warnings and info);
+    `--all` shows them all; a facts folder with one new problem shows that one."""
+    out = str(built.out)
+    result = run("--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "conforms: 0 violation(s), 0 warning(s), 0 info" and len(lines) == 2
+    hidden = int(lines[1].split()[0].lstrip("("))
+    assert hidden == sum(built.report.counts().values()) > 100
+    assert len(run("--out", out, "--all").output.splitlines()) == hidden + 1
+    facts = tmp_path / "facts"
+    shutil.copytree(REPO / "facts", facts)
+    source = facts / "sources" / "001.yaml"
+    negated = GOOD_CLAIM.replace("    frequency: {text: 10-63%, min: 10, max: 63}\n", "    negated: true\n")
+    source.write_text(source.read_text().rstrip("\n") + "\n" + negated)
+    changed = run("--out", out, facts=facts)
+    assert changed.exit_code == 0, changed.output
+    shown = changed.output.splitlines()[:-2]  # the conflicts of the new claim, seen from either side
+    assert shown and all("001-baclofen-drowsiness-row" in line for line in shown), changed.output
+    assert changed.output.splitlines()[-1].startswith(f"({hidden} warning(s)")
+    in_place = run(str(source), "--out", out, facts=facts)  # the published file itself, edited: the build compares
+    lines = in_place.output.splitlines()
+    assert in_place.exit_code == 0 and lines[-1].endswith("--all shows them)"), in_place.output
+    assert lines[:-2] and all("claim 001-baclofen-drowsiness-row" in line for line in lines[:-2]), in_place.output

@@ -137,7 +137,7 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     """Build into a fresh version folder beside ``out`` (or into ``version``, which stays the caller's to discard)
     and return it unpublished, still locked (``result.version``: give it to versions.publish or versions.discard).
     On any failure the fresh folder is removed and ``out`` is untouched."""
-    from .curate import validate_dataset
+    from .conformance import validate_dataset
     from .shacl import format_text
 
     step = step or Steps(progress)

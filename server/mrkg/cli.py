@@ -14,10 +14,10 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "build": "mrkg.build:build_command",
     "clean": "mrkg.build:clean_command",
-    "stats": "mrkg.stats:stats_command",
+    "stats": "mrkg.stats_cli:stats_command",
     "coverage": "mrkg.coverage:coverage_command",
-    "validate": "mrkg.curate:validate_command",
-    "add": "mrkg.curate:add_command",
+    "validate": "mrkg.curate.cli:validate_command",
+    "add": "mrkg.curate.cli:add_command",
     "query": "mrkg.queries:query_command",
     "scale": "mrkg.scale:scale_command",
     "bench": "mrkg.bench:bench_command",

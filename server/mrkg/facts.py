@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 from .model import (CLAIM_VALUES, DOCUMENT_TYPES, ENTITY_LINKS, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS,
                     MATCH_RELATIONS, STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_SHAPES)
 from .sources import SourceText
+from .suggest import did_you_mean, entity_hint, with_article
 from .yamlfile import FactsError, Map, Seq, load_yaml_file
 
 from .model import CUE_FIELD_NAMES, DUE_TO_TYPES, USE_KINDS, VALUE_BOUNDS  # issue 15: the meaning fields
@@ -76,10 +77,15 @@ class Claim:
     lines: dict[str, int] = field(default_factory=dict)  # field -> line of its key
     file: str = ""
     line: int = 0
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)  # field -> (line, column) of its value
 
     @property
     def full_id(self) -> str:
         return f"{self.source_id}-{self.id}"
+
+    def at(self, key: str) -> tuple[int, int]:
+        """(line, column) of the value of field ``key`` (the claim's own line if it has none)."""
+        return self.positions.get(key, (self.line, 0))
 
     @property
     def where(self) -> str:
@@ -123,6 +129,7 @@ class Source:
     claims: list[Claim] = field(default_factory=list)
     file: str = ""
     line: int = 0
+    claim_lines: list[int] = field(default_factory=list)  # where each item of claims: starts, kept or not
 
 
 @dataclass
@@ -183,14 +190,25 @@ class _Reader:
             data.line, data.key_lines = line, {}
         self.data: Map = data
         self.seen: set[str] = set()
+        self.missing: dict[str, str] = {}  # required field -> its error, reported by finish() (see there)
 
     @property
     def line(self) -> int:
         return self.data.line
 
-    def error(self, key: str | None, message: str) -> None:
-        line = self.data.line_of(key) if key else self.data.line
-        self.errors.append(FactsError(self.file, line, message))
+    def positions(self) -> dict[str, tuple[int, int]]:
+        return {key: self.data.value_at(key) for key in self.data}
+
+    def error(self, key: str | None, message: str, at: str = "value") -> None:
+        """An error about field ``key``, at its value (or at the key itself: ``at="key"``)."""
+        if key is None:
+            line, column = self.data.line, 0
+        else:
+            line, column = self.data.value_at(key) if at == "value" else self.data.key_at(key)
+        self.errors.append(FactsError(self.file, line, message, column))
+
+    def require(self, key: str) -> None:
+        self.missing[key] = f"{self.what}: missing required field '{key}'"
 
     def get(self, key: str, default: Any = None) -> Any:
         self.seen.add(key)
@@ -200,7 +218,13 @@ class _Reader:
         value = self.get(key)
         if value is None:
             if required:
-                self.error(None, f"{self.what}: missing required field '{key}'")
+                self.require(key)
+            return None
+        raw = self.data.raw(key)
+        if key == "id" and raw is not None and not isinstance(value, bool) and isinstance(value, (int, float)) \
+                and raw != str(value):
+            self.error(key, f"{self.what}: id {raw} is read by YAML as the number {value}; write it in quotes: "
+                            f"id: \"{raw}\"")
             return None
         if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
             self.error(key, f"{self.what}: '{key}' must be text")
@@ -222,7 +246,7 @@ class _Reader:
         value = self.get(key)
         if value is None:
             if required:
-                self.error(None, f"{self.what}: missing required field '{key}'")
+                self.require(key)
             return None
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return value
@@ -243,10 +267,24 @@ class _Reader:
         return value
 
     def finish(self, allowed_hint: Iterable[str] | None = None) -> None:
+        """Report the fields not read, each with the known field it is likely a misspelling of; a missing required
+        field that a misspelled one stands for is that one problem, reported once (at the misspelling)."""
+        allowed = sorted(set(allowed_hint if allowed_hint is not None else self.seen) - set(self.data))
         for key in self.data:
-            if key not in self.seen:
-                hint = sorted(allowed_hint if allowed_hint is not None else self.seen)
-                self.error(key, f"{self.what}: unknown field '{key}' (expected one of: {', '.join(hint)})")
+            if key in self.seen:
+                continue
+            missing = did_you_mean(key, [k for k in allowed if k in self.missing])
+            hint = missing or did_you_mean(key, allowed)
+            if missing:
+                self.missing.pop(hint.split("'")[1], None)
+            if hint:
+                self.error(key, f"{self.what}: unknown field '{key}': {hint}", at="key")
+            else:
+                self.error(key, f"{self.what}: unknown field '{key}' (expected one of: {', '.join(allowed)})",
+                           at="key")
+        for message in self.missing.values():
+            self.error(None, message)
+        self.missing = {}
 
 
 def _number(value: Any) -> Decimal | None:
@@ -337,7 +375,11 @@ def _read_claim(data: Any, source_id: str, file: str, line: int, errors: list[Fa
     kind_name = r.text("kind", required=True)
     kind = KINDS.get(kind_name or "")
     if kind_name and kind is None:
-        r.error("kind", f"{what}: unknown kind {kind_name!r} (expected one of: {', '.join(sorted(KINDS))})")
+        hint = did_you_mean(kind_name, KINDS)
+        r.error("kind", f"{what}: unknown kind {kind_name!r}: {hint}" if hint else
+                f"{what}: unknown kind {kind_name!r} (expected one of: {', '.join(sorted(KINDS))})")
+        # what depends on the kind is not checked against a kind that is not there: one problem, one message
+        r.seen.update({"object", "predicate", *(k.value for k in KINDS.values() if k.value)})
     claim = Claim(source_id=source_id, id=claim_id or "", kind=kind_name or "", subject=r.text("subject", True) or "",
                   predicate="", quote=r.text("quote", True) or "", file=file, line=r.line)
     predicate = r.text("predicate")
@@ -386,7 +428,8 @@ def _read_claim(data: Any, source_id: str, file: str, line: int, errors: list[Fa
         value = r.text(key)
         if value:
             if value not in allowed:
-                r.error(key, f"{what}: {key} {value!r} is not one of {', '.join(allowed)}")
+                hint = did_you_mean(value, allowed)
+                r.error(key, f"{what}: {key} {value!r} is not one of {', '.join(allowed)}" + (f"; {hint}" if hint else ""))
             claim.enum_qualifiers[key] = value
     for key in TEXT_QUALIFIERS:
         value = r.text(key)
@@ -432,6 +475,7 @@ def _read_claim(data: Any, source_id: str, file: str, line: int, errors: list[Fa
         allowed.add(kind.value)
         allowed.discard("object")
     r.finish(allowed)
+    claim.positions = r.positions()
     return claim
 
 
@@ -448,7 +492,9 @@ def load_source_file(path: Path, name: str, errors: list[FactsError]) -> Source 
         meta.error("id", "source: id must be three digits, as in the file name (\"001\"); quote it in YAML")
     doc_type = meta.text("document_type", required=True) or ""
     if doc_type and doc_type not in DOCUMENT_TYPES:
-        meta.error("document_type", f"source: document_type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}")
+        hint = did_you_mean(doc_type, DOCUMENT_TYPES)
+        meta.error("document_type", f"source: document_type {doc_type!r} is not one of {', '.join(DOCUMENT_TYPES)}"
+                   + (f"; {hint}" if hint else ""))
     source = Source(
         id=source_id, file_name=meta.text("file", required=True) or "", title=meta.text("title", required=True) or "",
         document_type=doc_type, extracted_by=meta.text("extracted_by", required=True) or "",
@@ -469,12 +515,14 @@ def load_source_file(path: Path, name: str, errors: list[FactsError]) -> Source 
     meta.finish({"id", "file", "title", "document_type", "extracted_by", "extracted_on", "sha256", "publisher",
                  "reviewer", "review_status", "dates"})
     claims = top.seq("claims")
+    source.claim_lines = list(claims.item_lines)
     seen: dict[str, int] = {}
     for item, line in zip(claims, claims.item_lines):
         claim = _read_claim(item, source_id, name, line, errors)
         if claim and claim.id:
             if claim.id in seen:
-                errors.append(FactsError(name, line, f"claim {claim.id!r}: id already used at line {seen[claim.id]}"))
+                errors.append(FactsError.at(name, claim.at("id"), f"claim {claim.id!r}: id already used at line "
+                                                                f"{seen[claim.id]}"))
             else:
                 seen[claim.id] = line
                 source.claims.append(claim)
@@ -491,7 +539,9 @@ def load_entity_file(path: Path, name: str, errors: list[FactsError]) -> list[En
     top = _Reader(data, name, errors, "entity file")
     type_name = top.text("type", required=True) or ""
     if type_name and type_name not in ENTITY_TYPES:
-        top.error("type", f"entity file: type {type_name!r} is not one of {', '.join(ENTITY_TYPES)}")
+        hint = did_you_mean(type_name, ENTITY_TYPES)
+        top.error("type", f"entity file: type {type_name!r} is not one of {', '.join(ENTITY_TYPES)}" if not hint else
+                  f"entity file: unknown type {type_name!r}: {hint}")
     entities = []
     items = top.seq("entities")
     for item, line in zip(items, items.item_lines):
@@ -617,12 +667,13 @@ def check_references(facts: Facts, errors: list[FactsError]) -> None:
         def need(entity_id: str, allowed: frozenset[str], role: str) -> None:
             entity = facts.entities.get(entity_id)
             if entity is None:
-                errors.append(FactsError(claim.file, claim.line, f"claim {claim.id!r}: {role} {entity_id!r} is not "
-                                                                  "an entity in facts/entities/"))
+                hint = entity_hint(entity_id, facts.entities, allowed, role)
+                errors.append(FactsError.at(claim.file, claim.at(role), f"claim {claim.id!r}: {role} {entity_id!r} is "
+                                                                      f"not an entity in facts/entities/; {hint}"))
             elif entity.type not in allowed:
-                errors.append(FactsError(claim.file, claim.line,
-                                         f"claim {claim.id!r}: {role} {entity_id!r} is a {entity.type}, but a "
-                                         f"{claim.kind} claim takes {' or '.join(sorted(allowed))}"))
+                errors.append(FactsError.at(claim.file, claim.at(role),
+                                         f"claim {claim.id!r}: {role} {entity_id!r} is {with_article(entity.type)}, "
+                                         f"but {with_article(claim.kind)} claim takes {' or '.join(sorted(allowed))}"))
 
         need(claim.subject, kind.subjects, "subject")
         if claim.object is not None:
@@ -722,22 +773,25 @@ def check_quotes(facts: Facts, texts: dict[str, SourceText], errors: list[FactsE
                 continue
             hits = text.occurrences(claim.quote)
             if not hits:
-                errors.append(FactsError(claim.file, claim.line, f"claim {claim.full_id}: quote not found in "
+                errors.append(FactsError.at(claim.file, claim.at("quote"), f"claim {claim.full_id}: quote not found in "
                                                                  f"{source.file_name}: {claim.quote!r}"))
                 continue
             if claim.occurrence > len(hits):
-                errors.append(FactsError(claim.file, claim.line, f"claim {claim.full_id}: occurrence "
+                errors.append(FactsError.at(claim.file, claim.at("occurrence"), f"claim {claim.full_id}: occurrence "
                                                                  f"{claim.occurrence} asked, the quote stands "
                                                                  f"{len(hits)} time(s)"))
-            parts = [(claim.hedge, "hedge"), (claim.subject_text, "subject_text"), (claim.object_text, "object_text"),
-                     *((v, k) for k, v in claim.text_qualifiers.items())]
-            values = list(claim.values.values()) + ([claim.value] if claim.value else [])
-            parts += [(v.text, f"{v.shape} text") for v in values]
-            parts += [(v.term, f"{v.shape} term") for v in values if v.term]
-            for fragment, what in parts:
+            parts = [(claim.hedge, "hedge", "hedge"), (claim.subject_text, "subject_text", "subject_text"),
+                     (claim.object_text, "object_text", "object_text"),
+                     *((v, k, k) for k, v in claim.text_qualifiers.items())]
+            values = [(k, v) for k, v in claim.values.items()]
+            if claim.value:
+                values.append((KINDS[claim.kind].value if claim.kind in KINDS else claim.value.shape, claim.value))
+            parts += [(v.text, f"{v.shape} text", key) for key, v in values]
+            parts += [(v.term, f"{v.shape} term", key) for key, v in values if v.term]
+            for fragment, what, key in parts:
                 if fragment and not text.contains(fragment, claim.quote):
-                    errors.append(FactsError(claim.file, claim.line, f"claim {claim.full_id}: {what} {fragment!r} "
-                                                                     "is not part of its quote"))
+                    errors.append(FactsError.at(claim.file, claim.at(key), f"claim {claim.full_id}: {what} "
+                                                                         f"{fragment!r} is not part of its quote"))
 
 
 def check_mappings(facts: Facts, reference: dict[tuple[str, str], dict[str, str]], errors: list[FactsError]) -> None:

@@ -56,11 +56,26 @@ class Result:
     name: Node | None = None  # the named shape or constraint it is reported under (see Shapes.name_of)
 
     def sort_key(self) -> tuple:
-        return (SEVERITY_RANK[self.severity], self.location, str(self.focus), self.message)
+        """In the order of the files and of the lines and columns in them (``f:9`` before ``f:10``), then by
+        severity; results with no place come last."""
+        file, line, column = _place(self.location)
+        return (not self.location, file, line, column, SEVERITY_RANK[self.severity], str(self.focus), self.message)
 
     def key(self) -> tuple:
         return (self.severity, str(self.focus), str(self.shape), str(self.constraint), str(self.path),
                 str(self.value), self.message)
+
+
+def _place(location: str) -> tuple[str, int, int]:
+    """``file:line:column`` (or ``file:line``, or ``file``) as (file, line, column)."""
+    parts = location.rsplit(":", 2)
+    numbers = []
+    while len(parts) > 1 and parts[-1].isdigit() and len(numbers) < 2:
+        numbers.insert(0, int(parts.pop()))
+    if len(numbers) == 1:
+        numbers.append(0)
+    line, column = numbers or (0, 0)
+    return ":".join(parts), line, column
 
 
 @dataclass
@@ -118,7 +133,8 @@ def format_text(report: Report, min_severity: str = "Info") -> str:
         if SEVERITY_RANK[r.severity] > SEVERITY_RANK[min_severity]:
             continue
         where = f"{r.location}: " if r.location else ""
-        about = f"{r.claim or _short(r.focus)}: " if (r.claim or r.focus is not None) else ""
+        placed = isinstance(r.focus, Literal) and str(r.focus) == r.location  # a facts error: its place says it
+        about = f"{r.claim or _short(r.focus)}: " if (r.claim or (r.focus is not None and not placed)) else ""
         detail = []
         if r.path is not None:
             detail.append(f"path {_short(r.path)}")

@@ -174,14 +174,32 @@ class FileChange:
         return cls(Path(raw["dest"]), unb64(raw["data"]), unb64(raw["previous"]), raw["mode"], raw["version"])
 
 
-def begin(out: Path, change: FileChange) -> None:
+def _as_list(change: "FileChange | list[FileChange]") -> list[FileChange]:
+    return list(change) if isinstance(change, (list, tuple)) else [change]
+
+
+def journal_json(changes: list[FileChange]) -> str:
+    """One file: that change's JSON object (as before several files could be added at once); several: a list."""
+    if len(changes) == 1:
+        return changes[0].to_json()
+    return "[" + ", ".join(c.to_json() for c in changes) + "]"
+
+
+def read_journal(text: str) -> list[FileChange]:
+    raw = json.loads(text)
+    items = raw if isinstance(raw, list) else [raw]
+    return [FileChange.from_json(json.dumps(item)) for item in items]
+
+
+def begin(out: Path, change: "FileChange | list[FileChange]") -> None:
     """Write the journal (atomically): from here on the change is made, now or by ``recover``."""
-    write_file(versions_dir(out) / JOURNAL, change.to_json().encode("utf-8"), 0o644)
+    write_file(versions_dir(out) / JOURNAL, journal_json(_as_list(change)).encode("utf-8"), 0o644)
 
 
-def commit(out: Path, change: FileChange, version) -> None:
-    """Install the file and publish its version, then drop the journal; safe to repeat after an interruption."""
-    write_file(change.dest, change.data, change.mode)
+def commit(out: Path, change: "FileChange | list[FileChange]", version) -> None:
+    """Install the files and publish their version, then drop the journal; safe to repeat after an interruption."""
+    for one in _as_list(change):
+        write_file(one.dest, one.data, one.mode)
     pause_point("add:facts")
     publish(version, out)
     pause_point("add:published")
@@ -201,29 +219,38 @@ def recover(out: Path) -> str | None:
     if not journal.is_file():
         return None
     try:
-        change = FileChange.from_json(journal.read_text(encoding="utf-8"))
-    except (OSError, ValueError, KeyError, TypeError):
+        changes = read_journal(journal.read_text(encoding="utf-8"))
+        if not changes or len({c.version for c in changes}) != 1:
+            raise ValueError("one version per journal")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         # Only a whole journal is ever in place (written aside and renamed): this one is not ours to act on.
         return f"{journal}: not a journal of mrkg add; left as it is"
-    _temp_of(change.dest).unlink(missing_ok=True)
+    for change in changes:
+        _temp_of(change.dest).unlink(missing_ok=True)
     store = versions_dir(out)
-    published = current(out) == (store / change.version).resolve()
-    version = None if published else claim_version(out, change.version)
+    name = changes[0].version
+    names = ", ".join(c.dest.name for c in changes)
+    published = current(out) == (store / name).resolve()
+    version = None if published else claim_version(out, name)
     if published or (version is not None and any((p / "manifest.json").is_file()
                                                  for p in (version.partial, version.final))):
-        write_file(change.dest, change.data, change.mode)
+        for change in changes:
+            write_file(change.dest, change.data, change.mode)
         if version is not None:
             publish(version, out)
         _end(out)
-        return f"finished an interrupted mrkg add: {change.dest.name} is in facts/ and {out} is its build"
+        return f"finished an interrupted mrkg add: {names} {'is' if len(changes) == 1 else 'are'} in facts/ and " \
+               f"{out} is its build"
     if version is not None:
         discard(version)
-    if change.previous is None:
-        change.dest.unlink(missing_ok=True)
-    else:
-        write_file(change.dest, change.previous, change.mode)
+    for change in changes:
+        if change.previous is None:
+            change.dest.unlink(missing_ok=True)
+        else:
+            write_file(change.dest, change.previous, change.mode)
     _end(out)
-    return f"undid an interrupted mrkg add: {change.dest.name} is as it was and {out} is unchanged"
+    return f"undid an interrupted mrkg add: {names} {'is as it was' if len(changes) == 1 else 'are as they were'} " \
+           f"and {out} is unchanged"
 
 
 __all__ = ["FileChange", "Terminated", "begin", "commit", "exclusive", "hold_signals", "pause_point", "recover",

@@ -242,6 +242,23 @@ def remove_all(out: Path) -> list[Path]:
     return kept
 
 
+def served(out: Path) -> list[str]:
+    """The published versions of ``out`` other than its current one that a running server holds (oldest first)."""
+    store = versions_dir(out)
+    if not store.is_dir():
+        return []
+    now = current(out)
+    found = []
+    for folder in sorted((p for p in store.iterdir() if p.is_dir() and not p.is_symlink()
+                          and not p.name.endswith(PARTIAL) and p.resolve() != now), key=lambda p: (_mtime(p), p.name)):
+        fd = lock_file(store / (folder.name + LOCK), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if fd is None:
+            found.append(folder.name)
+        else:
+            os.close(fd)
+    return found
+
+
 _HELD: dict[Path, int] = {}
 
 
@@ -271,5 +288,12 @@ def hold(build_dir: Path, attempts: int = 20) -> Path:
     return folder
 
 
+def release(folder: Path) -> None:
+    """Let go of this process's hold on ``folder`` (processes forked while it was held keep theirs until they end)."""
+    fd = _HELD.pop(folder.resolve(), None)
+    if fd is not None:
+        os.close(fd)
+
+
 __all__ = ["KEEP", "Version", "claim_version", "current", "discard", "hold", "lock_file", "new_version", "prune",
-           "publish", "remove_all", "versions_dir"]
+           "publish", "release", "remove_all", "served", "versions_dir"]

@@ -23,19 +23,49 @@ class FactsError(Exception):
     file: str
     line: int
     message: str
+    column: int = 0  # 1-based, of the exact field or value at fault; 0: the line as a whole
+
+    @classmethod
+    def at(cls, file: str, position: tuple[int, int], message: str) -> "FactsError":
+        """The error at ``position``, a (line, column) pair."""
+        return cls(file, position[0], message, position[1])
+
+    @property
+    def where(self) -> str:
+        """``file:line:column`` (or ``file:line``, or ``file``)."""
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}" if self.column else f"{self.file}:{self.line}"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}" if self.line else f"{self.file}: {self.message}"
+        return f"{self.where}: {self.message}"
 
 
 class Map(dict):
     """A YAML mapping that remembers where it and each of its keys stand (1-based lines)."""
 
     line: int = 0
+    column: int = 0
     key_lines: dict[str, int]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
+
+    def key_at(self, key: str | None) -> tuple[int, int]:
+        """(line, column) of ``key`` itself (of the mapping if it has no such key)."""
+        if key is not None and key in getattr(self, "key_positions", {}):
+            return self.key_positions[key]
+        return (self.line_of(key) if key else self.line), self.column
+
+    def value_at(self, key: str | None) -> tuple[int, int]:
+        """(line, column) of the value of ``key`` (of the key, then of the mapping, if unknown)."""
+        if key is not None and key in getattr(self, "value_positions", {}):
+            return self.value_positions[key]
+        return self.key_at(key)
+
+    def raw(self, key: str) -> str | None:
+        """The text a plain scalar value was written as (``005`` for the number 5), if it is not a string."""
+        return getattr(self, "raw_scalars", {}).get(key)
 
 
 class Seq(list):
@@ -43,6 +73,7 @@ class Seq(list):
 
     line: int = 0
     item_lines: list[int]
+    item_columns: list[int]
 
 
 class _Loader(yaml.SafeLoader):
@@ -80,20 +111,28 @@ def _convert(node: yaml.Node, loader: _Loader, name: str) -> Any:
     if isinstance(node, yaml.MappingNode):
         result = Map()
         result.line = line
+        result.column = node.start_mark.column + 1
         result.key_lines = {}
+        result.key_positions, result.value_positions, result.raw_scalars = {}, {}, {}
         for key_node, value_node in node.value:
             key = _convert(key_node, loader, name)
             if not isinstance(key, str):
                 raise FactsError(name, key_node.start_mark.line + 1, f"mapping keys must be text, got {key!r}")
             if key in result:
-                raise FactsError(name, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+                raise FactsError(name, key_node.start_mark.line + 1, f"duplicate key {key!r}",
+                                 key_node.start_mark.column + 1)
             result.key_lines[key] = key_node.start_mark.line + 1
+            result.key_positions[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result.value_positions[key] = (value_node.start_mark.line + 1, value_node.start_mark.column + 1)
             result[key] = _convert(value_node, loader, name)
+            if isinstance(value_node, yaml.ScalarNode) and not isinstance(result[key], str):
+                result.raw_scalars[key] = value_node.value
         return result
     if isinstance(node, yaml.SequenceNode):
         seq = Seq(_convert(item, loader, name) for item in node.value)
         seq.line = line
         seq.item_lines = [item.start_mark.line + 1 for item in node.value]
+        seq.item_columns = [item.start_mark.column + 1 for item in node.value]
         return seq
     try:
         return loader.construct_object(node, deep=True)
@@ -122,7 +161,8 @@ def load_yaml_text(text: str, name: str) -> Any:
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise FactsError(name, (mark.line + 1) if mark else 0, f"YAML syntax: {exc.problem or exc}") from None
+        raise FactsError(name, (mark.line + 1) if mark else 0, f"YAML syntax: {exc.problem or exc}",
+                         (mark.column + 1) if mark else 0) from None
     except yaml.YAMLError as exc:
         raise FactsError(name, 0, f"YAML syntax: {exc}") from None
     finally:

@@ -6,124 +6,21 @@ import gc
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask
 
 from .. import settings as settings_module
 from ..engine import ConfigurationError, backend_class, backend_for_store
 from ..engine.base import Backend
 from ..engine.cache import ResultCache
-from ..engine.guard import GuardedQuery, Limits
-from ..engine.errors import EngineError
+from ..engine.guard import Limits
 from ..engine.pool import WorkerPool
-from ..engine.runner import Answer, Job, Runner
-from ..engine.watchdog import LateAnswer, Watchdog
-from ..namespaces import PREFIXES
+from ..engine.runner import Job, Runner
+from ..engine.watchdog import Watchdog
 from ..versions import hold
-
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-PREFIX_MAP: dict[str, str] = {name: str(ns) for name, ns in PREFIXES.items()}
-
-
-@dataclass
-class Release:
-    """What is being served: version and checksum (the ETag), and the folder of the dumps (if any)."""
-
-    version: str
-    sha256: str
-    folder: Path | None = None
-    manifest: dict = field(default_factory=dict)
-
-    @property
-    def etag(self) -> str:
-        return self.sha256[:32]
-
-
-@dataclass
-class Service:
-    """Everything the routes share; one per app, stored in ``app.extensions["mrkg"]``."""
-
-    settings: dict[str, Any]
-    backend: Backend
-    runner: Runner
-    release: Release
-    graphs: dict[str, int]  # named graph IRI -> triples
-    queries_dir: Path | None
-    pool: WorkerPool | None = None  # executor "pool"
-    watchdog: Watchdog | None = None  # executor "inline"
-    cache: ResultCache | None = None
-
-    @property
-    def executor(self) -> str:
-        return "pool" if self.pool is not None else "inline"
-
-    def run(self, job: Job) -> Answer:
-        """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit.
-
-        The guard runs first (its verdict is cached per query text): the result cache is keyed on the canonical
-        text it renders, the text the engine evaluates. The inline executor needs to answer the client itself at
-        the deadline (through the worker's event loop, web/front.py), since it then ends the process evaluating the
-        query (see engine/watchdog.py); the guard's own parse runs under that deadline too.
-        """
-        if self.pool is not None:  # the worker gets the canonical text (it checks it again: it reads back the same)
-            return self._checked_and_cached(job, lambda query: self.pool.run(replace(job, query=query.text)))
-        answer_late = late_answerer(self)
-        if answer_late is None:
-            raise EngineError(500, "The inline query executor needs `mrkg serve` (its event-loop front); under "
-                                   "another server set executor=pool.")
-        with self.watchdog.watch(float(self.settings["query_timeout"]), answer_late):
-            return self._checked_and_cached(job, lambda query: self.runner.run(job, query))
-
-    def _checked_and_cached(self, job: Job, compute: Callable[[GuardedQuery], Answer]) -> Answer:
-        query = self.runner.guard.check(job.query, job.base)  # QueryError (400/403) goes to the client as is
-        if self.cache is None:
-            return compute(query)
-        return self.cache.run(job, query.text, self.release.sha256, lambda _job: compute(query))
-
-    def alive(self) -> bool:
-        return self.pool.alive() if self.pool is not None else self.watchdog.doomed_at is None
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-        close_backend = getattr(self.backend, "close", None)  # e.g. the remote engine's forwarder
-        if close_backend is not None:
-            close_backend()
-
-
-def service() -> Service:
-    return current_app.extensions["mrkg"]
-
-
-def late_answerer(svc: "Service") -> LateAnswer | None:
-    """A function answering the current request's client at once, for the watchdog to call at the deadline while
-    the request's thread is still inside the engine: the worker's event loop writes the whole response and closes
-    that connection (web/front.py). None when the server is not `mrkg serve`'s front."""
-    environ = request.environ
-    exchange = environ.get("asgi.scope", {}).get("mrkg.exchange")
-    if exchange is None:
-        return None
-    started = time.perf_counter()
-    extra = g.get("log_extra", {})
-
-    def answer(status: int, message: str) -> None:
-        from .ops import access_log
-
-        try:
-            exchange.answer_late(status, message, [(b"retry-after", b"1"), (b"vary", b"Accept")])
-        finally:
-            if svc.settings["access_log"]:
-                record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "remote": environ.get("REMOTE_ADDR"),
-                          "method": environ.get("REQUEST_METHOD"), "path": environ.get("PATH_INFO"), "status": status,
-                          "ms": round((time.perf_counter() - started) * 1000, 2),
-                          "bytes": len(message.rstrip("\n")) + 1,
-                          "agent": (environ.get("HTTP_USER_AGENT") or "")[:200] or None, **extra, "by": "watchdog"}
-                access_log.info(json.dumps(record, separators=(",", ":")))
-
-    return answer
+from .service import PACKAGE_DIR, PREFIX_MAP, Release, Service, late_answerer, service  # noqa: F401 (re-exported)
 
 
 def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -156,6 +53,7 @@ def _settings(config: dict | None) -> tuple[dict[str, Any], dict[str, Any]]:
         ("worker_memory_mb", values["worker_memory_mb"] >= 0, "0 (no limit) or more"),
         ("cache_bytes", values["cache_bytes"] >= 0, "0 (no result cache) or more"),
         ("executor", values["executor"] in {"auto", "inline", "pool"}, "auto, inline or pool"),
+        ("follow_build", values["follow_build"] >= 0, "0 (keep the build it started with) or seconds between looks"),
     ]
     for name, ok, expected in checks:
         if not ok:
@@ -199,7 +97,7 @@ def _graph_counts(runner: Runner) -> dict[str, int]:
     return {row["g"]["value"]: int(row["n"]["value"]) for row in rows}
 
 
-def create_app(config: dict | None = None, *, store=None) -> Flask:
+def create_app(config: dict | None = None, *, store=None, replaced: dict | None = None) -> Flask:
     """The mrkg web app. ``config`` holds settings by name (see ``mrkg settings``) and UPPERCASE Flask keys;
     ``store`` (a pyoxigraph Store, rdflib Dataset or engine backend) replaces loading ``build_dir/mrkg.nq``.
 
@@ -220,6 +118,8 @@ def create_app(config: dict | None = None, *, store=None) -> Flask:
     runner = Runner(backend, limits=limits, prefixes=PREFIX_MAP, max_rows=values["max_rows"])
     graphs = _graph_counts(runner)
     release = _release(folder if folder.is_dir() else None, backend)
+    release.loaded_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    release.replaced = replaced
     queries_dir = Path(values["queries_dir"]) if values["queries_dir"] else None
 
     app = Flask("mrkg.web", static_folder=str(PACKAGE_DIR / "static"), template_folder=str(PACKAGE_DIR / "templates"))

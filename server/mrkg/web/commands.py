@@ -7,9 +7,11 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import click
+from gunicorn.arbiter import Arbiter
 
 from .. import settings as settings_module
 from .app import PACKAGE_DIR
@@ -116,16 +118,111 @@ def serve_command(host: str | None, port: int | None) -> None:
 
     class Server(BaseApplication):
         def load_config(self) -> None:
-            for key, value in serve_options(values, app).items():
+            for key, value in serve_options(values, self.callable or app).items():
                 self.cfg.set(key, value)
 
         def load(self):
             return app
 
-    click.echo(f"mrkg: serving {values['build_dir']} with the {values['store']} engine on "
+        def run(self) -> None:
+            try:
+                FollowingArbiter(self, values).run()
+            except RuntimeError as exc:
+                raise click.ClickException(str(exc)) from None
+
+    click.echo(f"mrkg: serving {values['build_dir']} ({_build_name(app)}) with the {values['store']} engine on "
                f"http://{values['host']}:{values['port']}/ (query processes walled off from the network: "
                f"{' + '.join(walls)})", err=True)
+    if values["follow_build"] > 0:
+        click.echo(f"mrkg: following {values['build_dir']}: a newly published build is served within "
+                   f"{values['follow_build']:g} s", err=True)
     Server().run()
+
+
+def _build_name(app) -> str:
+    release = app.extensions["mrkg"].release
+    name = release.folder.name if release.folder is not None else "no build folder"
+    return f"build {name}, version {release.version}"
+
+
+class FollowingArbiter(Arbiter):
+    """gunicorn's master, which also follows ``build_dir``: every ``follow_build`` seconds it looks where the symlink
+    points, and when a build other than the one it serves has been published there (complete: with its manifest), it
+    loads it (a new app: store, query workers, held version) and replaces its HTTP workers with ones forked from it
+    (gunicorn's reload: new workers first, then the old ones stop gracefully, each finishing its requests). The old
+    app is closed, and its version let go, once its last worker has ended. A build that cannot be loaded is reported
+    once and the current one stays served."""
+
+    def __init__(self, app, values: dict) -> None:
+        super().__init__(app)
+        self.values = values
+        self.every = float(values["follow_build"])
+        self.next_look = time.monotonic() + self.every
+        self.refused: Path | None = None
+        self.retiring: list[tuple[object, int]] = []  # (old app, worker age from which workers are the new app's)
+
+    def _served(self) -> Path | None:
+        release = self.app.callable.extensions["mrkg"].release
+        return release.folder.resolve() if release.folder is not None else None
+
+    def murder_workers(self) -> None:  # once per turn of the master's loop (about every second)
+        super().murder_workers()
+        self._retire()
+        if self.every <= 0 or time.monotonic() < self.next_look or self.app.callable is None:
+            return
+        self.next_look = time.monotonic() + self.every
+        link = Path(self.values["build_dir"])
+        served = self._served()
+        try:
+            target = link.resolve(strict=True)
+        except OSError:
+            return
+        if served is None or target == served or target == self.refused or not (target / "manifest.json").is_file():
+            return
+        self._move(served, target)
+
+    def _move(self, served: Path, target: Path) -> None:
+        from . import create_app
+        from ..versions import release
+
+        old = self.app.callable
+        old_release = old.extensions["mrkg"].release
+        replaced = {"build": served.name, "version": old_release.version}
+        try:
+            new = create_app(self.values, replaced=replaced)
+        except Exception as exc:  # noqa: BLE001 - any failure to load keeps the current build served
+            self.refused = target
+            _say(f"mrkg: cannot move to build {target.name} ({exc}); still serving build {served.name}")
+            return
+        self.refused = None
+        self.app.callable = new
+        age = self.worker_age
+        _say(f"mrkg: moving from build {served.name} (version {old_release.version}) to build {target.name} "
+             f"(version {new.extensions['mrkg'].release.version}): replacing the HTTP workers")
+        # Let go of the old build before forking the new workers, or they would inherit the hold (the old workers
+        # keep theirs until they end, so no build prunes it while they still answer).
+        release(served)
+        self.reload()
+        self.retiring.append((old, age))
+        _say(f"mrkg: now serving build {target.name} (version {new.extensions['mrkg'].release.version}); "
+             f"/health says so")
+
+    def _retire(self) -> None:
+        """Close the old apps whose workers have all ended (their query workers, a remote engine's forwarder)."""
+        oldest = min((w.age for w in self.WORKERS.values()), default=None)
+        keep = []
+        for old, age in self.retiring:
+            if oldest is None or oldest > age:
+                old.extensions["mrkg"].close()
+            else:
+                keep.append((old, age))
+        self.retiring = keep
+
+
+def _say(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
 
 
 def _stale(targets: list[Path], sources: list[Path]) -> bool:

@@ -8,7 +8,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 from ..engine.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, content_type, describe_choices, prefers
 from ..engine.results import write_graph
 from ..namespaces import BASE, DATASET
-from .app import PREFIX_MAP, service
+from .service import PREFIX_MAP, service
 from .ops import text_response
 
 bp = Blueprint("describe", __name__)

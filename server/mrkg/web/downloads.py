@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
 from ..engine.formats import Format, negotiate
-from .app import service
+from .service import service
 
 bp = Blueprint("downloads", __name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Flask, Response, abort, g, request
 from werkzeug.exceptions import HTTPException
 
-from .app import service
+from .service import service
 
 bp = Blueprint("ops", __name__)
 access_log = logging.getLogger("mrkg.access")
@@ -46,6 +46,11 @@ def health() -> Response:
     body = {"status": "ok" if ok else "degraded", "version": svc.release.version,
             "dataset_sha256": svc.release.sha256, "engine": svc.backend.name, "executor": svc.executor,
             "graphs": len(svc.graphs)}
+    if svc.release.folder is not None:
+        body["build"] = svc.release.folder.name
+    body["loaded_at"] = svc.release.loaded_at or None
+    if svc.release.replaced:
+        body["replaced"] = svc.release.replaced
     if svc.pool is not None:
         body["query_workers"] = svc.pool.size
     return Response(json.dumps(body) + "\n", status=200 if ok else 503, mimetype="application/json",

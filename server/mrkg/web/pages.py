@@ -13,7 +13,7 @@ from ..engine import EngineError
 from ..engine.formats import GRAPH_FORMATS, Format, by_name, content_type, describe_choices, negotiate
 from ..engine.runner import Job
 from ..namespaces import BASE
-from .app import PREFIX_MAP, service
+from .service import PREFIX_MAP, service
 from .ops import text_response
 from .ui import local_href
 

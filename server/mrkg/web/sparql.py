@@ -10,7 +10,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from ..engine import EngineError
 from ..engine.runner import Job
-from .app import service
+from .service import service
 from .ops import text_response
 
 bp = Blueprint("sparql", __name__)

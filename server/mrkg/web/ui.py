@@ -11,7 +11,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from ..engine import EngineError
 from ..engine.runner import Job
-from .app import PACKAGE_DIR, PREFIX_MAP, service
+from .service import PACKAGE_DIR, PREFIX_MAP, service
 
 bp = Blueprint("ui", __name__)
 
