@@ -42,19 +42,28 @@ class BuildResult:
 def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None, ontology_dir: Path | None = None) -> Facts:
     """Load the facts and check them against the sources, the reference table and the cue lexicons of the ontology
     (``ontology_dir``/lexicon.ttl; default the ontology/ beside facts/, else this checkout's), or raise BuildError."""
-    from .lexicon import load_lexicon
-
     if not facts_dir.is_dir():
         raise BuildError(f"{facts_dir}: no facts folder")
     if not sources_dir.is_dir():
         raise BuildError(f"{sources_dir}: no sources folder (give --sources or MRKG_SOURCES)")
-    facts, errors = load_facts(facts_dir)
-    texts = read_sources(sources_dir)
     table = None
     if reference is not None:
         if not reference.is_file():
             raise BuildError(f"{reference}: no reference identifiers table (give --reference)")
         table = read_reference(reference)
+    facts, errors = facts_with_errors(facts_dir, read_sources(sources_dir), table, ontology_dir)
+    if errors:
+        raise BuildError(str(FactsErrors(errors)))
+    return facts
+
+
+def facts_with_errors(facts_dir: Path, texts: dict, table: dict | None,
+                      ontology_dir: Path | None = None) -> tuple[Facts, list]:
+    """Every check the build makes of the facts: structure, references, quotes, cue lexicons and lints, coverage
+    triage, curators' conflict decisions (read, and held against the detector's proposals). Errors in file order."""
+    from .lexicon import load_lexicon
+
+    facts, errors = load_facts(facts_dir)
     if ontology_dir is None and (facts_dir.parent / "ontology").is_dir():
         ontology_dir = facts_dir.parent / "ontology"
     check_facts(facts, texts, table, errors, load_lexicon(ontology_dir))
@@ -64,10 +73,10 @@ def checked_facts(facts_dir: Path, sources_dir: Path, reference: Path | None, on
     decisions_path = facts_dir / "conflicts.yaml"
     facts.decisions, decision_errors = load_decisions(decisions_path, _relative(decisions_path, facts_dir.parent))
     errors += decision_errors
-    if errors:
-        errors.sort(key=lambda e: (e.file, e.line))
-        raise BuildError(str(FactsErrors(errors)))
-    return facts
+    if not errors:
+        errors += facts.decisions.check(facts, propose(facts, ontology_dir))
+    errors.sort(key=lambda e: (e.file, e.line))
+    return facts, errors
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
-from ..conflicts import add_conflicts, find_conflicts
+from ..conflicts import add_conflicts, find_conflicts, load_decisions
 from ..facts import Claim, Facts, FactsError, Source, check_mappings, check_quotes, check_references
 from ..model import ENTITY_QUALIFIERS
 from ..namespaces import ENT, MRKG, SRC
@@ -142,9 +142,10 @@ def _sources_naming(facts: Facts, index: FactsIndex, entity_ids: set[str], by: d
     return sorted(found | set(changed))
 
 
-def _conflicts_of(facts: Facts, index: FactsIndex, new_claims: set) -> list:
-    """The conflicts the new claims take part in, by the build's own find_conflicts, run on the claims about the
-    same subjects only: every conflict rule compares claims of one subject."""
+def _conflicts_of(facts: Facts, index: FactsIndex, new_claims: set, facts_dir: Path | None = None) -> list:
+    """The candidate conflicts the new claims take part in, by the build's own detector, run on the claims about the
+    same subjects only (every conflict rule compares claims of one subject); the proposals curators have dismissed
+    (facts/conflicts.yaml) are left out, as the build leaves them out."""
     subjects = {c.subject for source in _changed(facts).values() for c in source.claims
                 if claim_iri(c) in new_claims}
     if not subjects:
@@ -155,8 +156,12 @@ def _conflicts_of(facts: Facts, index: FactsIndex, new_claims: set) -> list:
         claims = [c for c in source.claims if c.subject in subjects]
         if claims:
             scope[source_id] = replace(source, claims=claims)
+    dismissed = set()
+    if facts_dir is not None:
+        decisions, _ = load_decisions(facts_dir / "conflicts.yaml", "facts/conflicts.yaml")
+        dismissed = {i for i, d in decisions.decisions.items() if d.decision == "dismiss"}
     return [c for c in find_conflicts(Facts(facts.dataset, facts.entities, scope))
-            if any(claim_iri(x) in new_claims for x in c.claims)]
+            if c.id not in dismissed and any(claim_iri(x) in new_claims for x in c.claims)]
 
 
 def _entity_triples(facts: Facts, ids: set[str]) -> Graph:
@@ -233,7 +238,7 @@ def assemble_changes(ctx: Context, changes: list[Change]) -> Assembly:
         if entity_id in refs and ENT[entity_id] in asm.focus:
             asm.data.add((refs[entity_id][0], refs[entity_id][1], ENT[entity_id]))
     # Conflicts the new claims take part in, found by the build's own code.
-    conflicts = _conflicts_of(merged, ctx.index, new_claims)
+    conflicts = _conflicts_of(merged, ctx.index, new_claims, ctx.facts_dir)
     ds = Dataset()
     add_conflicts(ds, conflicts)
     asm.add_all((s, p, o) for s, p, o, _ in ds.quads((None, None, None, None)))

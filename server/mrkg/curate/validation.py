@@ -13,7 +13,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
 
 from ..conformance import validate_dataset
-from ..facts import check_facts, load_facts
+
 from ..shacl import Report, Result, Shapes, validate_graph, validate_intake
 from ..rdf import QuadSet
 from .assembly import assemble_changes
@@ -49,10 +49,9 @@ def validate_files(ctx: Context, paths: list[Path]) -> Report:
 
 def validate_all(ctx: Context) -> Report:
     """Every facts file, checked as the build checks them, then the whole graph against the shapes."""
-    from ..build import assemble
+    from ..build import assemble, facts_with_errors
 
-    facts, errors = load_facts(ctx.facts_dir)
-    check_facts(facts, ctx.texts, ctx.reference, errors)
+    facts, errors = facts_with_errors(ctx.facts_dir, ctx.texts, ctx.reference, ctx.ontology_dir)
     if errors:
         report = Report()
         report.extend(_facts_result(error) for error in errors)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, request, send_file
 
 from ..ontodoc import REFERENCE_FILE
-from .app import service
+from .service import service
 from .ops import text_response
 
 bp = Blueprint("reference", __name__)
