@@ -73,3 +73,18 @@ def test_the_consensus_view_answers_who_agrees_and_what_is_disputed_in_one_query
         mrkg:disputedBy ?c . ?c a mrkg:Conflict }""")
     conflicts = {row[0] for row in _rows(store, "SELECT ?c WHERE { ?c a mrkg:Conflict }")}
     assert {c for _, c in disputed} == conflicts, "every conflict disputes a statement, and only conflicts do"
+
+
+def test_a_claim_that_the_evidence_is_lacking_gets_no_plain_triple(store):
+    # 002: "No evidence supports chronic use of cyclobenzaprine for musculoskeletal pain" is an affirmed efficacy
+    # claim graded no evidence; graph:asserted must not say cyclobenzaprine is effective for it on that ground.
+    graded = _rows(store, """SELECT ?s ?o WHERE { ?c mrkg:predicate mrkg:isEffectiveFor ; mrkg:polarity mrkg:Affirmed ;
+        mrkg:evidenceGrade ?g ; mrkg:subject ?s ; mrkg:object ?o . FILTER (?g IN (mrkg:NoEvidence, mrkg:WeakEvidence))
+        FILTER NOT EXISTS { ?other mrkg:predicate mrkg:isEffectiveFor ; mrkg:polarity mrkg:Affirmed ; mrkg:subject ?s ;
+                            mrkg:object ?o . FILTER NOT EXISTS { ?other mrkg:evidenceGrade mrkg:NoEvidence }
+                            FILTER NOT EXISTS { ?other mrkg:evidenceGrade mrkg:WeakEvidence } } }""")
+    assert graded, "the sources have such claims"
+    for s, o in graded:
+        asked = store.query(f"ASK {{ GRAPH <https://w3id.org/mrkg/graph/asserted> "
+                            f"{{ <{s}> <https://w3id.org/mrkg/ontology/isEffectiveFor> <{o}> }} }}")
+        assert not bool(asked), (s, o)

@@ -444,12 +444,22 @@ def read_value_form(graph: Graph, node: URIRef, value: Value) -> Value:
     return value
 
 
+WEAK_GRADES = ("WeakEvidence", "NoEvidence")
+
+
+def _weak_evidence(claim: Claim) -> bool:
+    """An affirmed claim graded weak or no evidence ("little evidence they help", "No evidence supports...") says
+    the evidence is lacking, not that the statement holds: it gets no plain triple."""
+    return any(str(t).rsplit("/", 1)[-1] in WEAK_GRADES for t in claim.cue_types.get("evidence_level", ()))
+
+
 def add_asserted(ds: Dataset | QuadSet, facts: Facts) -> None:
-    """The plain layer: for every affirmed claim, the direct triple (derived, never edited), and the triple of
+    """The plain layer: for every affirmed claim (but those graded weak or no evidence), the direct triple (derived,
+    never edited), and the triple of
     each grouping super-property of its predicate (mrkg:hasAdverseOutcome, mrkg:hasUse)."""
     g = ds.graph(GRAPH_ASSERTED)
     for claim in facts.claims():
-        if claim.negated:
+        if claim.negated or _weak_evidence(claim):
             continue
         obj = ENT[claim.object] if claim.object is not None else URIRef(f"{claim_iri(claim)}/{claim.value.shape}")
         g.add((ENT[claim.subject], MRKG[claim.predicate], obj))

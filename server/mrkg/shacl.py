@@ -139,11 +139,12 @@ def format_text(report: Report, min_severity: str = "Info") -> str:
         if r.path is not None:
             detail.append(f"path {_short(r.path)}")
         if r.value is not None and not (isinstance(r.focus, Literal) and r.value == r.focus):
-            value = _short(r.value)
+            value = " ".join(_short(r.value).split())  # one line per result, even for a quote across lines
             detail.append(f"value {value[:80] + '…' if len(value) > 80 else value}")
         shape = _short(r.name if r.name is not None else (r.constraint if isinstance(r.constraint, URIRef) else r.shape))
         extra = f" ({'; '.join(detail)})" if detail else ""
-        lines.append(f"{where}{r.severity}: {about}{r.message} [{shape}]{extra}")
+        message = " ".join(str(r.message).split())
+        lines.append(f"{where}{r.severity}: {about}{message} [{shape}]{extra}")
     lines.append(report.summary())
     return "\n".join(lines) + "\n"
 

@@ -10,7 +10,9 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDF
 
 from ..conflicts import add_conflicts, find_conflicts, load_decisions
-from ..facts import Claim, Facts, FactsError, Source, check_mappings, check_quotes, check_references
+from ..facts import (Claim, Facts, FactsError, Source, check_cue_quotes, check_mappings, check_meaning, check_quotes,
+                     check_references)
+from ..lexicon import load_lexicon
 from ..model import ENTITY_QUALIFIERS
 from ..namespaces import ENT, MRKG, SRC
 from ..rdf import add_claim, add_entities, add_source, claim_iri
@@ -96,6 +98,7 @@ def _references(facts: Facts) -> dict[str, tuple[URIRef, URIRef]]:
             continue
         named = [("subject", claim.subject)] + ([("object", claim.object)] if claim.object else [])
         named += [(ENTITY_QUALIFIERS[k][0], v) for k, v in claim.entity_qualifiers.items()]
+        named += [("dueTo", v) for v in claim.due_to]
         for role, entity_id in named:
             index.setdefault(entity_id, (claim_iri(claim), MRKG[role]))
     return index
@@ -252,6 +255,8 @@ def _assemble_source(ctx: Context, change: Change, merged: Facts, asm: Assembly,
     errors = list(change.errors)
     check_references(scope, errors)
     check_quotes(scope, ctx.texts, errors)
+    check_cue_quotes(scope, ctx.texts, errors)
+    check_meaning(scope, load_lexicon(ctx.ontology_dir), errors)  # the cue lexicons and lints, as the build checks them
     spans = _claim_spans(source)
     first_claim_line = spans[0][0] if spans else 10**9
     bad: set[str] = set()
@@ -277,12 +282,12 @@ def _assemble_source(ctx: Context, change: Change, merged: Facts, asm: Assembly,
     for claim in good:
         asm.locations[str(claim_iri(claim))] = claim.where
         new_claims.add(claim_iri(claim))
-        touched.update([claim.subject, *([claim.object] if claim.object else []), *claim.entity_qualifiers.values()])
+        touched.update(claim.entity_ids())
     old = ctx.facts.sources.get(source.id)
     if old is not None:  # entities only the replaced version named may now be orphans: validate them too
         still = set(_references(Facts(merged.dataset, merged.entities, {source.id: source})))
         for claim in old.claims:
-            for entity_id in [claim.subject, claim.object, *claim.entity_qualifiers.values()]:
+            for entity_id in claim.entity_ids():
                 if entity_id and entity_id not in still and entity_id in merged.entities:
                     touched.add(entity_id)
                     asm.focus.add(ENT[entity_id])
@@ -309,7 +314,7 @@ def _assemble_entities(ctx: Context, change: Change, merged: Facts, asm: Assembl
     for sid in _sources_naming(merged, ctx.index, affected, ctx.index.mentions):
         source = merged.sources[sid]
         claims = [c for c in source.claims
-                  if {c.subject, c.object, *c.entity_qualifiers.values()} & affected]
+                  if set(c.entity_ids()) & affected]
         if claims:
             sources[sid] = replace(source, claims=claims)
     check_references(Facts(merged.dataset, merged.entities, sources), errors)

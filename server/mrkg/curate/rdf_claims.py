@@ -12,6 +12,7 @@ from rdflib.term import Node
 from ..facts import Claim, Value
 from ..model import ENTITY_QUALIFIERS, ENUM_QUALIFIERS, KINDS, STATISTIC_TYPES, VALUE_PROPERTY
 from ..namespaces import CLAIM, ENT, MRKG, SRC
+from ..rdf import read_meaning, read_value_form
 
 
 def claims_from_graph(graph: Graph) -> list[Claim]:
@@ -46,6 +47,7 @@ def claims_from_graph(graph: Graph) -> list[Claim]:
             value_node = graph.value(node, MRKG[prop])
             if value_node is not None:
                 claim.values[key] = _value_from_graph(graph, value_node, key)
+        read_meaning(graph, node, claim)  # cues and their types, scope, use status, manner, due_to...
         claims.append(claim)
     return claims
 
@@ -67,5 +69,5 @@ def _value_from_graph(graph: Graph, node: Node, shape: str) -> Value:
     value.max_exclusive = graph.value(node, MRKG.maxExclusive) == Literal(True)
     stat = graph.value(node, MRKG.statisticType)
     value.statistic_type = next((k for k, v in STATISTIC_TYPES.items() if MRKG[v] == stat), None)
-    return value
+    return read_value_form(graph, node, value)  # bound, approximate
 
