@@ -62,6 +62,10 @@ def _void_triples() -> list[Triple]:
 
 def _negotiated(triples: list[Triple], *, html_ok: bool) -> Response:
     formats = GRAPH_FORMATS
+    if (request.args.get("format") or "").strip().lower() in {"html", "text/html"}:  # the page for a browser
+        from .resolve import triples_view
+
+        return triples_view("sd" if html_ok else "void", triples)
     accept = request.headers.get("Accept")
     picked = choose(accept, request.args.get("format"), formats)
     if html_ok and not request.args.get("format") and prefers(accept, HTML, formats):
@@ -125,4 +129,8 @@ def service_description() -> Response:
 @bp.get("/void")
 @bp.get("/.well-known/void")
 def void_description() -> Response:
+    if not request.args.get("format") and prefers(request.headers.get("Accept"), HTML, GRAPH_FORMATS):
+        from .resolve import triples_view  # a browser: the description as a page (RDF clients get RDF)
+
+        return triples_view("void", _void_triples())
     return _negotiated(_void_triples(), html_ok=False)
