@@ -52,7 +52,8 @@ QUERIES = {
     "source words": P + f"SELECT DISTINCT ?x ?t WHERE {{ {{ ?c mrkg:subjectText ?t ; mrkg:subject ?x }} UNION "
                         f"{{ ?c mrkg:objectText ?t ; mrkg:object ?x }} {OURS} }}",
     "quote": P + f"SELECT DISTINCT ?x ?t WHERE {{ ?x mrkg:quote ?t {OURS} }}",
-    "type": P + f"SELECT DISTINCT ?x ?t WHERE {{ ?x a ?type {OURS} OPTIONAL {{ ?type rdfs:label ?l }} "
+    "type": P + f"SELECT DISTINCT ?x ?t WHERE {{ ?x a ?type {OURS} FILTER(!STRSTARTS(STR(?x), \"{BASE}claim/\")) "
+                f"OPTIONAL {{ ?type rdfs:label ?l }} "
                 f"BIND(COALESCE(STR(?l), REPLACE(STR(?type), '^.*[/#]', '')) AS ?t) }}",
     "property": "SELECT DISTINCT ?x WHERE { { ?s ?x ?o } UNION { ?x a ?c "
                 "VALUES ?c { <http://www.w3.org/2002/07/owl#ObjectProperty> "
