@@ -93,11 +93,20 @@ def _term(term) -> dict:
     return out
 
 
+def short(iri: str) -> str:
+    """``iri`` as prefix:name, with the prefixes of these pages too (sh:, sd:, mrkgsh:...)."""
+    for prefix, namespace in (PREFIX_MAP | EXTRA_PREFIXES).items():
+        rest = iri[len(namespace):]
+        if iri.startswith(namespace) and rest and "/" not in rest and "#" not in rest:
+            return f"{prefix}:{rest}"
+    return iri
+
+
 def name(iri: str) -> str:
     idx = search_index()
     if iri in idx.labels:
         return idx.labels[iri]
-    return compact(iri)
+    return short(iri)
 
 
 def _subjects(triples: list[Triple], first: str | None) -> list[tuple[dict, list[tuple[str, dict]]]]:
@@ -113,7 +122,7 @@ def _subjects(triples: list[Triple], first: str | None) -> list[tuple[dict, list
 def render_triples(title: str, iri: str | None, triples: list[Triple], *, intro: str = "", links=(),
                    rdf_formats=True) -> str:
     return render_template("resource.html", svc=service(), title=title, iri=iri, intro=intro, links=list(links),
-                           subjects=_subjects(triples, iri), name=name, href=local_href, compact=compact,
+                           subjects=_subjects(triples, iri), name=name, href=local_href, compact=short,
                            formats=GRAPH_FORMATS if rdf_formats else ())
 
 
@@ -258,11 +267,7 @@ def _members(kind: str) -> list[str]:
         return sorted({t.subject.value for t in shape_triples() if isinstance(t.subject, NamedNode)
                        and t.subject.value.startswith(prefix) and t.predicate.value == RDF_TYPE
                        and t.object.value.endswith("#NodeShape")})
-    from .pages import select
-
-    rows = select(f'SELECT DISTINCT ?x WHERE {{ ?x ?p ?o FILTER(isIRI(?x) && STRSTARTS(STR(?x), "{prefix}") '
-                  f'&& !CONTAINS(SUBSTR(STR(?x), {len(prefix) + 1}), "/")) }}')
-    return sorted(row["x"]["value"] for row in rows)
+    return [i for i in search_index().subjects if i.startswith(prefix) and "/" not in i[len(prefix):]]
 
 
 @bp.get("/<any(" + ", ".join(INDEXES) + "):kind>/")

@@ -55,6 +55,7 @@ QUERIES = {
     "type": P + f"SELECT DISTINCT ?x ?t WHERE {{ ?x a ?type {OURS} FILTER(!STRSTARTS(STR(?x), \"{BASE}claim/\")) "
                 f"OPTIONAL {{ ?type rdfs:label ?l }} "
                 f"BIND(COALESCE(STR(?l), REPLACE(STR(?type), '^.*[/#]', '')) AS ?t) }}",
+    "subject": f"SELECT DISTINCT ?x WHERE {{ ?x ?p ?o {OURS} }}",
     "property": "SELECT DISTINCT ?x WHERE { { ?s ?x ?o } UNION { ?x a ?c "
                 "VALUES ?c { <http://www.w3.org/2002/07/owl#ObjectProperty> "
                 "<http://www.w3.org/2002/07/owl#DatatypeProperty> "
@@ -96,6 +97,7 @@ class SearchIndex:
     terms: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # normalised -> [(IRI, field, text)]
     quotes: list[tuple[str, str, str]] = field(default_factory=list)  # (normalised quote, IRI, quote)
     entities: list[str] = field(default_factory=list)
+    subjects: list[str] = field(default_factory=list)  # every IRI of the namespace that has a triple
     properties: list[str] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -117,6 +119,7 @@ class SearchIndex:
         for iri, text in sorted(rows.get("quote", [])):
             index.quotes.append((normalise(text), iri, text))
         index.entities = sorted(i for i in index.labels if i.startswith(BASE + "entity/"))
+        index.subjects = sorted({i for (i,) in rows.get("subject", [])})
         index.properties = sorted({i for (i,) in rows.get("property", [])})
         index.classes = sorted({i for (i,) in rows.get("class", [])})
         index.seconds = time.perf_counter() - started
