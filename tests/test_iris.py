@@ -72,12 +72,21 @@ def iris(build_dir) -> set[str]:
     return found
 
 
-def _get(connection: http.client.HTTPConnection, path: str, accept: str) -> tuple[int, str, bytes]:
+def _get(connection: http.client.HTTPConnection, path: str, accept: str, hops: int = 3) -> tuple[int, str, bytes]:
+    """GET ``path``, following a redirect to another path of the same server (303 See Other keeps Accept)."""
     path, _, query = path.partition("?")
     target = urllib.parse.quote(path, safe="/:@!$&'()*+,;=-._~") + (f"?{query}" if query else "")
     connection.request("GET", target, headers={"Accept": accept})
     response = connection.getresponse()
-    return response.status, response.headers.get("Content-Type", ""), response.read()
+    body = response.read()
+    location = response.headers.get("Location", "")
+    if response.status in {301, 302, 303, 307, 308} and hops:
+        parts = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://{connection.host}:{connection.port}{path}",
+                                                           location))
+        if parts.netloc == f"{connection.host}:{connection.port}":
+            return _get(connection, urllib.parse.unquote(parts.path) + (f"?{parts.query}" if parts.query else ""),
+                        accept, hops - 1)
+    return response.status, response.headers.get("Content-Type", ""), body
 
 
 def test_every_iri_of_the_namespace_answers_html_and_turtle(real_server, iris):

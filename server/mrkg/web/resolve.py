@@ -8,11 +8,11 @@ from __future__ import annotations
 import functools
 import urllib.parse
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
 
 from ..engine import EngineError
-from ..engine.formats import GRAPH_FORMATS, by_name, content_type, describe_choices, negotiate
+from ..engine.formats import GRAPH_FORMATS, by_name, content_type, describe_choices, negotiate, prefers
 from ..engine.results import write_graph
 from ..namespaces import BASE, DATASET
 from .app import PACKAGE_DIR, PREFIX_MAP, service
@@ -273,6 +273,12 @@ def _members(kind: str) -> list[str]:
 @bp.get("/<any(" + ", ".join(INDEXES) + "):kind>/")
 def index_page(kind: str) -> Response:
     title, prefix, what = INDEXES[kind]
+    reference = current_app.view_functions.get("reference.reference")  # the ontology reference page, where built
+    if kind == "ontology" and reference is not None and not request.args.get("format") \
+            and prefers(request.headers.get("Accept"), "text/html", GRAPH_FORMATS):
+        response = reference()
+        if response.status_code == 200:
+            return response
     try:
         members = _members(kind)
     except EngineError as exc:
