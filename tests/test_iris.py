@@ -126,7 +126,7 @@ def test_every_iri_of_the_namespace_answers_html_and_turtle(real_server, iris):
 def test_index_pages_list_their_members(real_server):
     for path, member in (("/entity/", "/entity/baclofen"), ("/source/", "/source/001"),
                          ("/conflict/", "/conflict/polarity--"), ("/graph/", "/graph/asserted"),
-                         ("/shapes/", "/shapes/ClaimShape"), ("/ontology/", "/ontology/Claim")):
+                         ("/shapes/", "/shapes/ClaimShape")):
         parts = urllib.parse.urlsplit(real_server.url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         status, media, body = _get(connection, path, HTML)

@@ -301,6 +301,17 @@ def index_page(kind: str) -> Response:
     return negotiated(triples, html)
 
 
+@bp.before_app_request
+def ontology_namespace_as_rdf():
+    """The ontology's namespace IRI (https://w3id.org/mrkg/ontology/, the VoID's void:vocabulary) answers RDF
+    clients with RDF even where another view (the ontology reference page, reference.py) serves its HTML."""
+    if request.endpoint == "reference.reference" and request.method in {"GET", "HEAD"}:
+        wanted = request.args.get("format")
+        if wanted or not prefers(request.headers.get("Accept"), "text/html", GRAPH_FORMATS):
+            return index_page("ontology")
+    return None
+
+
 # --- HTML views of VoID and the Service Description (describe.py calls this for format=html) --------------------
 
 def triples_view(kind: str, triples: list[Triple]) -> Response:
