@@ -18,7 +18,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Flask, Response, current_app, render_template, request
 
 from ..engine.formats import Format, negotiate
 from ..engine.guard import Limits
