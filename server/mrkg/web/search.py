@@ -41,6 +41,9 @@ TIERS = {"label": 100, "synonym": 90, "source words": 85, "prefix": 70, "contain
 # What a page of each kind is called, for IRIs whose type has no label.
 KIND_NAMES = {"entity": "entity", "claim": "claim", "source": "source", "conflict": "conflict", "ontology": "term",
               "mapping": "mapping", "activity": "activity", "agent": "agent", "graph": "graph"}
+GENERIC = {"claim", "namedindividual", "named individual", "entity", "thing", "resource"}
+OWL = "http://www.w3.org/2002/07/owl#"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 FINDABLE = ("entity/", "source/", "conflict/", "ontology/", "agent/", "activity/")  # by label (claims: by quote)
 
 P = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> " \
@@ -52,16 +55,10 @@ QUERIES = {
     "source words": P + f"SELECT DISTINCT ?x ?t WHERE {{ {{ ?c mrkg:subjectText ?t ; mrkg:subject ?x }} UNION "
                         f"{{ ?c mrkg:objectText ?t ; mrkg:object ?x }} {OURS} }}",
     "quote": P + f"SELECT DISTINCT ?x ?t WHERE {{ ?x mrkg:quote ?t {OURS} }}",
-    "type": P + f"SELECT DISTINCT ?x ?t WHERE {{ ?x a ?type {OURS} FILTER(!STRSTARTS(STR(?x), \"{BASE}claim/\")) "
-                f"OPTIONAL {{ ?type rdfs:label ?l }} "
-                f"BIND(COALESCE(STR(?l), REPLACE(STR(?type), '^.*[/#]', '')) AS ?t) }}",
-    "subject": f"SELECT DISTINCT ?x WHERE {{ ?x ?p ?o {OURS} }}",
-    "property": "SELECT DISTINCT ?x WHERE { { ?s ?x ?o } UNION { ?x a ?c "
-                "VALUES ?c { <http://www.w3.org/2002/07/owl#ObjectProperty> "
-                "<http://www.w3.org/2002/07/owl#DatatypeProperty> "
-                "<http://www.w3.org/1999/02/22-rdf-syntax-ns#Property> } } }",
-    "class": "SELECT DISTINCT ?x WHERE { { ?s a ?x } UNION { ?x a <http://www.w3.org/2002/07/owl#Class> } "
-             "FILTER(isIRI(?x)) }",
+    # every typed node (kinds, classes, declared properties and the index pages' members come from it) and every
+    # predicate used: plain patterns, no string functions, so that rdflib (the memory engine) is quick too
+    "type": "SELECT DISTINCT ?x ?type WHERE { ?x a ?type FILTER(isIRI(?x)) }",
+    "predicate": "SELECT DISTINCT ?x WHERE { ?s ?x ?o }",
 }
 
 
@@ -106,9 +103,9 @@ class SearchIndex:
     def build(cls, rows: dict[str, list[tuple[str, str]]]) -> "SearchIndex":
         started = time.perf_counter()
         index = cls()
+        types: dict[str, set[str]] = {}
         for iri, kind in rows.get("type", []):
-            if iri not in index.kinds or kind.lower() not in {"claim", "named individual"}:
-                index.kinds.setdefault(iri, kind)
+            types.setdefault(iri, set()).add(kind)
         for iri, text in sorted(rows.get("label", [])):
             index.labels.setdefault(iri, text)
             if iri.startswith(tuple(BASE + f for f in FINDABLE)) or iri == BASE + "ontology":
@@ -118,12 +115,22 @@ class SearchIndex:
                 index._add(text, iri, name)
         for iri, text in sorted(rows.get("quote", [])):
             index.quotes.append((normalise(text), iri, text))
+        for iri, kinds in types.items():
+            if iri.startswith(BASE) and not iri.startswith(BASE + "claim/"):
+                names = sorted((index._type_name(t) for t in kinds), key=lambda n: (n.casefold() in GENERIC, n))
+                index.kinds[iri] = names[0]
         index.entities = sorted(i for i in index.labels if i.startswith(BASE + "entity/"))
-        index.subjects = sorted({i for (i,) in rows.get("subject", [])})
-        index.properties = sorted({i for (i,) in rows.get("property", [])})
-        index.classes = sorted({i for (i,) in rows.get("class", [])})
+        index.subjects = sorted({i for i in types if i.startswith(BASE)} | {i for i in index.labels})
+        declared = {OWL + "ObjectProperty", OWL + "DatatypeProperty", OWL + "AnnotationProperty", RDF + "Property"}
+        index.properties = sorted({i for (i,) in rows.get("predicate", [])}
+                                  | {i for i, kinds in types.items() if kinds & declared})
+        index.classes = sorted({t for kinds in types.values() for t in kinds}
+                               | {i for i, kinds in types.items() if OWL + "Class" in kinds})
         index.seconds = time.perf_counter() - started
         return index
+
+    def _type_name(self, iri: str) -> str:
+        return self.labels.get(iri) or re.split(r"[/#]", iri)[-1]
 
     def _add(self, text: str, iri: str, where: str) -> None:
         key = normalise(text)
