@@ -175,12 +175,15 @@ def dataset(rest: str = "") -> Response:
         abort(404)
     if rest:
         intro = "A subset of the dataset: one named graph, as the VoID description counts it."
+        links = [("The named graph: what it holds, links to query it", f"/graph/{rest}"),
+                 ("The whole dataset", "/dataset")]
     else:
         intro = "The dataset as its VoID and DCAT description gives it: version, licence, distributions (the " \
                 "downloads) and one subset per named graph."
+        links = [("Its named graphs", "/graph/"), ("The downloads, with checksums", url_for("downloads.listing"))]
     return negotiated(triples, lambda: render_triples(name(iri) if iri in search_index().labels else
                                                       ("mrkg dataset" if not rest else f"dataset subset {rest}"),
-                                                      iri, triples, intro=intro))
+                                                      iri, triples, intro=intro, links=links))
 
 
 # --- named graphs ------------------------------------------------------------------------------------------------
