@@ -80,7 +80,9 @@ def test_get_void_jsonld(client):
 
 
 def test_get_void_unacceptable_406(client):
-    assert client.get("/void", headers={"Accept": "text/html"}).status_code == 406
+    assert client.get("/void", headers={"Accept": "image/png"}).status_code == 406
+    html = client.get("/void", headers={"Accept": "text/html"})  # a browser: the description as a page (issue 16)
+    assert html.status_code == 200 and html.mimetype == "text/html" and b"VoID description" in html.data
 
 
 def test_get_health(client):

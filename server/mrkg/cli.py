@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "serve": "mrkg.web.commands:serve_command",
     "assets": "mrkg.web.commands:assets_command",
     "settings": "mrkg.web.commands:settings_command",
+    "w3id": "mrkg.web.w3id:w3id_command",
 }
 
 

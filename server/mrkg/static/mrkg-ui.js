@@ -19,15 +19,18 @@
   if (window.Yasgui) {
     // YASGUI edits and runs queries; results the server rendered for a ?query= link stay below it.
     document.getElementById("plain-editor").hidden = true;
+    var extras = window.mrkgYasguiExtras;  // mrkg-yasgui.js: predefined prefixes, completion, local links
+    if (extras) extras.before(window.Yasgui, config);
     var yasgui = new window.Yasgui(document.getElementById("yasgui"), {
       requestConfig: { endpoint: endpoint, method: "POST" },
       copyEndpointOnNewTab: false,
       persistenceId: null,
       endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
-      yasqe: { autocompleters: ["variables"], value: textarea.value },
+      yasqe: { autocompleters: extras ? extras.completers : ["variables"], value: textarea.value },
       yasr: { prefixes: config.prefixes }
     });
     window.mrkgYasgui = yasgui;
+    if (extras) extras.after(yasgui, document.getElementById("yasgui"));
     var tab = yasgui.getTab();
     if (tab && textarea.value) tab.setQuery(textarea.value);
     select.addEventListener("change", function () {

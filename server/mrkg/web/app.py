@@ -126,11 +126,12 @@ def create_app(config: dict | None = None, *, store=None, replaced: dict | None 
     app.config.update(MAX_CONTENT_LENGTH=values["max_body_bytes"], JSON_SORT_KEYS=False)
     app.config.update(flask_config)
 
-    from . import describe, downloads, ops, pages, reference, sparql, ui
+    from . import describe, downloads, ops, pages, reference, resolve, search, sparql, ui
 
     ops.init_app(app, values)
-    for module in (sparql, describe, ui, downloads, reference, pages):
+    for module in (sparql, describe, ui, downloads, reference, pages, resolve):
         app.register_blueprint(module.bp)
+    search.init_app(app, runner)  # the search index, built from the graph once, before the workers fork
 
     # Collect now, on this thread: pyoxigraph results must be dropped on the thread that made them (not in an HTTP
     # worker's thread after the fork); then freeze, so forked processes do not copy pages just to run the GC.

@@ -9,28 +9,18 @@ from ..engine.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, content_type
 from ..engine.results import write_graph
 from ..namespaces import BASE, DATASET
 from .service import PREFIX_MAP, service
+from .voidgraph import DCT_LICENSE, DEFAULT_LICENSE, OWL_VERSION, RDF_TYPE, SD, XSD_INTEGER, _void_triples, void
 from .ops import text_response
 
 bp = Blueprint("describe", __name__)
 
-SD = "http://www.w3.org/ns/sparql-service-description#"
-VOID = "http://rdfs.org/ns/void#"
-RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_COMMENT = NamedNode("http://www.w3.org/2000/01/rdf-schema#comment")
 RDFS_SEEALSO = NamedNode("http://www.w3.org/2000/01/rdf-schema#seeAlso")
-OWL_VERSION = NamedNode("http://www.w3.org/2002/07/owl#versionInfo")
-DCT_LICENSE = NamedNode("http://purl.org/dc/terms/license")
-XSD_INTEGER = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-DEFAULT_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 HTML = "text/html"
 
 
 def sd(term: str) -> NamedNode:
     return NamedNode(SD + term)
-
-
-def void(term: str) -> NamedNode:
-    return NamedNode(VOID + term)
 
 
 def _licence(void_triples: list[Triple]) -> str:
@@ -40,28 +30,12 @@ def _licence(void_triples: list[Triple]) -> str:
     return DEFAULT_LICENSE
 
 
-def _void_triples() -> list[Triple]:
-    svc = service()
-    folder = svc.release.folder
-    path = folder / "void.ttl" if folder else None
-    if path and path.is_file():
-        return [Triple(q.subject, q.predicate, q.object) for q in parse(path=str(path), format=RdfFormat.TURTLE)]
-    dataset = NamedNode(DATASET)
-    triples = [Triple(dataset, RDF_TYPE, void("Dataset")),
-               Triple(dataset, OWL_VERSION, Literal(svc.release.version)),
-               Triple(dataset, DCT_LICENSE, NamedNode(DEFAULT_LICENSE)),
-               Triple(dataset, void("sparqlEndpoint"), NamedNode(BASE + "sparql")),
-               Triple(dataset, void("triples"), Literal(str(sum(svc.graphs.values())), datatype=XSD_INTEGER))]
-    for name, count in sorted(svc.graphs.items()):
-        subset = BlankNode()
-        triples += [Triple(dataset, void("subset"), subset), Triple(subset, RDF_TYPE, void("Dataset")),
-                    Triple(subset, NamedNode(SD + "name"), NamedNode(name)),
-                    Triple(subset, void("triples"), Literal(str(count), datatype=XSD_INTEGER))]
-    return triples
-
-
 def _negotiated(triples: list[Triple], *, html_ok: bool) -> Response:
     formats = GRAPH_FORMATS
+    if (request.args.get("format") or "").strip().lower() in {"html", "text/html"}:  # the page for a browser
+        from .resolve import triples_view
+
+        return triples_view("sd" if html_ok else "void", triples)
     accept = request.headers.get("Accept")
     picked = choose(accept, request.args.get("format"), formats)
     if html_ok and not request.args.get("format") and prefers(accept, HTML, formats):
@@ -125,4 +99,8 @@ def service_description() -> Response:
 @bp.get("/void")
 @bp.get("/.well-known/void")
 def void_description() -> Response:
+    if not request.args.get("format") and prefers(request.headers.get("Accept"), HTML, GRAPH_FORMATS):
+        from .resolve import triples_view  # a browser: the description as a page (RDF clients get RDF)
+
+        return triples_view("void", _void_triples())
     return _negotiated(_void_triples(), html_ok=False)

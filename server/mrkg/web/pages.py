@@ -156,8 +156,13 @@ def _rdf(iri: str, fmt: Format, media_type: str) -> Response:
     answer = service().run(Job(query, format=fmt.key))
     if answer.status != 200:
         return text_response(answer.status, answer.body.decode("utf-8", "replace"))
-    if not answer.rows and not select(f"SELECT ?s WHERE {{ ?s ?p <{iri}> }} LIMIT 1"):
-        abort(404)
+    if not answer.rows:
+        if not select(f"SELECT ?s WHERE {{ ?s ?p <{iri}> }} LIMIT 1"):
+            abort(404)
+        # only an object (e.g. an ontology's version IRI): the triples that point at it, not an empty document
+        answer = service().run(Job(f"CONSTRUCT {{ ?s ?p <{iri}> }} WHERE {{ ?s ?p <{iri}> }}", format=fmt.key))
+        if answer.status != 200:
+            return text_response(answer.status, answer.body.decode("utf-8", "replace"))
     return Response(answer.body, content_type=content_type(media_type, fmt), headers={"Vary": "Accept"})
 
 

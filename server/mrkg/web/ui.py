@@ -106,7 +106,7 @@ def index() -> Response:
     result = run_for_page(query) if query and not loading else None
     # Relative (the page's script resolves it against its own address): never built from the client's Host header.
     config = {"endpoint": url_for("sparql.sparql"), "prefixes": PREFIX_MAP, "prefixBlock": prefix_block(),
-              "examples": examples}
+              "examples": examples, "terms": url_for("search.terms")}
     html = render_template("index.html", svc=svc, examples=examples, chosen=chosen,
                            query=query if query is not None else prefix_block() + "\nSELECT * WHERE {\n  ?s ?p ?o\n} LIMIT 10\n",
                            result=result, config=config, yasgui=yasgui_installed())
