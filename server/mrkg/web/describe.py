@@ -9,7 +9,7 @@ from ..engine.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, content_type
 from ..engine.results import write_graph
 from ..namespaces import BASE, DATASET
 from .service import PREFIX_MAP, service
-from .voidgraph import DCT_LICENSE, DEFAULT_LICENSE, OWL_VERSION, RDF_TYPE, SD, XSD_INTEGER, _void_triples, void
+from .voidgraph import DCT_LICENSE, DEFAULT_LICENSE, OWL_VERSION, RDF_TYPE, SD, VOID, XSD_INTEGER, _void_triples, void
 from .ops import text_response
 
 bp = Blueprint("describe", __name__)

@@ -21,7 +21,7 @@ bp = Blueprint("pages", __name__)
 
 HTML = Format("html", "text/html", ("application/xhtml+xml",))
 PAGE_FORMATS = (HTML, *GRAPH_FORMATS)
-KINDS = ("entity", "claim", "source", "conflict", "mapping", "ontology", "activity", "agent")
+KINDS = ("entity", "claim", "source", "conflict", "statement", "mapping", "ontology", "activity", "agent")
 MRKG = PREFIX_MAP["mrkg"]
 LABELS = "rdfs:label|skos:prefLabel|dct:title"
 

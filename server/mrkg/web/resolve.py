@@ -40,6 +40,8 @@ GRAPH_ROLES = {
     "asserted": "the plain triple (subject predicate object) of every affirmed claim, so simple questions stay "
                 "one line",
     "conflicts": "the places where sources disagree: each conflict with the claims on either side",
+    "consensus": "the consensus view: one node per statement, with the sources that affirm, negate or hedge it, "
+                 "the values each gives and whether it is disputed",
 }
 # Index pages: kind -> (title, the IRIs' prefix, what they are)
 INDEXES = {
@@ -49,6 +51,8 @@ INDEXES = {
     "conflict": ("Conflicts", BASE + "conflict/", "the places where sources disagree (the graph does not decide "
                                                   "who is right)"),
     "claim": ("Claims", BASE + "claim/", "every statement of every source, with its quote"),
+    "statement": ("Statements", BASE + "statement/", "the consensus view: each statement the sources make, which "
+                                                     "sources affirm, negate or hedge it, and whether it is disputed"),
     "mapping": ("Mappings", BASE + "mapping/", "external identifiers of the entities, with their evidence"),
     "activity": ("Activities", BASE + "activity/", "the curation activities the claims were extracted by"),
     "agent": ("Agents", BASE + "agent/", "who curated the claims"),

@@ -30,9 +30,9 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule(r"^$", "/", "the base IRI: the query UI"),
-    Rule(r"^(entity|claim|source|conflict|mapping|activity|agent)/$", "/$1/", "index pages of each kind"),
-    Rule(r"^(entity|claim|source|conflict|mapping|activity|agent)/(.+)$", "/$1/$2",
-         "entities, claims (and their annotations), sources, conflicts, mappings, activities, agents: a page each"),
+    Rule(r"^(entity|claim|source|conflict|statement|mapping|activity|agent)/$", "/$1/", "index pages of each kind"),
+    Rule(r"^(entity|claim|source|conflict|statement|mapping|activity|agent)/(.+)$", "/$1/$2",
+         "entities, claims (and their annotations), sources, conflicts, statements, mappings, activities, agents: a page each"),
     Rule(r"^ontology$", "/ontology", "the ontology"),
     Rule(r"^ontology/(.*)$", "/ontology/$1", "ontology terms (classes, properties, individuals) and their index"),
     Rule(r"^graph/(.*)$", "/graph/$1", "the named graphs: a description each (what it holds, its size, a query)"),
