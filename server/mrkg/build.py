@@ -12,7 +12,9 @@ from typing import Callable
 import click
 
 from .conflicts import add_conflicts, find_conflicts
-from .dumps import DatasetDescription, Ordered, write_dumps
+from .dumps import Ordered, write_dumps
+from .releases import content_sha256, describe_dataset
+from .tables import make_tables
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .rdf import QuadSet, build_dataset
 from .sources import read_sources
@@ -122,21 +124,21 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     if not report.conforms:
         raise BuildError(format_text(report, "Violation").rstrip("\n") + " (the graph fails its shapes)")
     step("shapes", report.summary())
-    info = facts.dataset
-    desc = DatasetDescription(info.version, info.title, info.description, info.license,
-                              info.issued.isoformat() if info.issued else None)
     own = version is None
     version = new_version(out) if own else version
     try:
         flat_stats = {k: v for k, v in stats.items() if isinstance(v, int)}
         ordered = Ordered(dataset)
         step("dumps", "sorted the quads")
+        desc = describe_dataset(facts.dataset, content_sha256(ordered))
+        tables = make_tables(facts, read_sources(sources_dir), find_conflicts(facts), desc.version)
+        step("dumps", f"made the tables ({len(tables)} files)")
 
         def wrote(names: str) -> None:
             step("dumps", f"wrote {names}")
             pause_point(f"build:dumps:{names.split(',')[0]}")
 
-        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote)
+        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote, tables=tables)
         pause_point("build:written")
     except BaseException:
         if own:
