@@ -33,6 +33,8 @@ def _bool(text: str) -> bool:
 SETTINGS: tuple[Setting, ...] = (
     Setting("sources", "../shared/sources", "Folder of the source texts that quotes are checked against."),
     Setting("build_dir", "build", "Folder the build writes and the server reads."),
+    Setting("releases_dir", "releases", "Folder of the releases (`mrkg release` writes releases/<version>/) that "
+            "/download/ lists and serves."),
     Setting("store", "oxigraph", "Query engine: oxigraph (pyoxigraph), memory (rdflib) or remote (the SPARQL "
             "endpoint at remote_endpoint, holding the dumps)."),
     Setting("store_dir", "", "Folder for an on-disk copy of the build (oxigraph engine on RocksDB), made on first "
