@@ -108,8 +108,8 @@ def test_diff_lists_claims_removed_and_changed_field_by_field_and_entities(relea
     assert "claims: 1 added" not in out and re.search(r"claims: 0 added, 1 removed, 1 changed", out), out
     assert "claims removed (1):" in out and "  - 002-" in out
     assert re.search(r"~ 002-\S+\n\s+curator_note: '.*' -> '" + re.escape(CHANGED_NOTE[:40]), out), out
-    # baclofen: the synonym, and one claim fewer as subject (the removed claim's object loses one too)
-    assert "entities changed (2):" in out and "~ baclofen" in out and "synonyms: '' -> 'test-synonym'" in out
+    # baclofen: the synonym (its claim counts are derived from the claims, not an entity's change)
+    assert "entities changed (1):" in out and "~ baclofen" in out and "synonyms: '' -> 'test-synonym'" in out
     assert "Version step by the rule: major" in out
     md = releases["markdown"].stdout
     assert md.startswith("# Changes") and "| curator_note |" in md and "## Claims" in md
@@ -117,9 +117,7 @@ def test_diff_lists_claims_removed_and_changed_field_by_field_and_entities(relea
     assert report["level"] == "major" and len(report["claims"]["removed"]) == 1
     (changed_id, fields), = report["claims"]["changed"].items()
     assert list(fields) == ["curator_note"] and fields["curator_note"]["new"] == CHANGED_NOTE
-    baclofen = report["entities"]["changed"]["baclofen"]
-    assert baclofen["synonyms"] == {"old": "", "new": "test-synonym"}
-    assert int(baclofen["claims_as_subject"]["old"]) - int(baclofen["claims_as_subject"]["new"]) == 1
+    assert report["entities"]["changed"] == {"baclofen": {"synonyms": {"old": "", "new": "test-synonym"}}}
     assert set(report["conflicts"]) == {"appeared", "resolved", "changed"}
     assert report["old"]["version"] == "0.2.0" and report["new"]["version"].startswith("0.2.0+dev.")
 
