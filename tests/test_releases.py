@@ -81,8 +81,8 @@ def test_version_follows_the_content(project, releases, built):
     real = built.manifest
     assert real["version"] == f"0.1.0+dev.{real['content_sha256'][:12]}" and not real["released"]
     assert 'version: "0.2.0"' in releases["first_dataset_yaml"]
-    assert f"content_sha256: {json.loads((root / 'releases' / '0.2.0' / 'manifest.json').read_text())['content_sha256']}" \
-        in releases["first_dataset_yaml"]
+    first = json.loads((root / "releases" / "0.2.0" / "manifest.json").read_text())
+    assert f"content_sha256: {first['content_sha256']}" in releases["first_dataset_yaml"]
     assert releases["again"].returncode == 1 and "nothing to release" in releases["again"].stderr
     b = releases["build_b"]
     assert b["version"] == f"0.2.0+dev.{b['content_sha256'][:12]}" and b["released"] is False

@@ -47,6 +47,8 @@ def test_every_table_is_in_sha256sums_the_manifest_and_dcat(build_dir: Path):
         dist = URIRef(f"https://w3id.org/mrkg/download/{name}")
         assert (DATASET, DCAT.distribution, dist) in void, name
         assert void.value(dist, DCAT.mediaType) == Literal(manifest["files"][name]["media_type"])
+        assert (DATASET, VOID.dataDump, dist) not in void, name  # void:dataDump: the RDF dumps only
+    assert (DATASET, VOID.dataDump, URIRef("https://w3id.org/mrkg/download/mrkg.nq")) in void
 
 
 def test_claims_table_in_pandas_has_a_row_per_claim_and_typed_columns(build_dir: Path, claims):

@@ -13,12 +13,12 @@ import click
 
 from .conflicts import add_conflicts, find_conflicts
 from .dumps import Ordered, write_dumps
-from .releases import content_sha256, describe_dataset
-from .tables import make_tables
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .rdf import QuadSet, build_dataset
+from .releases import content_sha256, describe_dataset
 from .sources import read_sources
 from .stats import compute_stats
+from .tables import make_tables
 from .transaction import Terminated, exclusive, hold_signals, pause_point, recover, stoppable
 from .versions import Version, discard, new_version, publish, remove_all
 

@@ -164,6 +164,8 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
     bind_prefixes(g)
     g.bind("spdx", SPDX)
     g.bind("sd", "http://www.w3.org/ns/sparql-service-description#")
+    g.bind("vcard", VCARD)
+    g.bind("foaf", FOAF)
     dataset = URIRef(DATASET)
     g.add((dataset, RDF.type, VOID.Dataset))
     g.add((dataset, RDF.type, DCAT.Dataset))
@@ -198,7 +200,8 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
     for name, meta in sorted(files.items()):
         dist = DOWNLOAD[name]
         g.add((dataset, DCAT.distribution, dist))
-        g.add((dataset, VOID.dataDump, dist))
+        if name.removesuffix(".gz") in DUMPS:  # an RDF dump; the tables are distributions only
+            g.add((dataset, VOID.dataDump, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
         g.add((dist, DCAT.downloadURL, dist))
         g.add((dist, DCAT.mediaType, Literal(meta["media_type"])))

@@ -16,8 +16,8 @@ from .facts import Claim, Entity, Facts, Source, Value
 from .model import (DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
                     STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES)
 from . import namespaces
-from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_AGENTS, GRAPH_ASSERTED, GRAPH_ENTITIES,
-                         GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
+from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_AGENTS, GRAPH_ASSERTED,
+                         GRAPH_ENTITIES, GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
 from .sources import SourceText
 
 

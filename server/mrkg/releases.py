@@ -154,14 +154,13 @@ def release_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refe
             raise click.ClickException(f"--version {version!r} is not MAJOR.MINOR.PATCH")
         if (releases_dir / version).exists():
             raise click.ClickException(f"{releases_dir / version} exists already: a release is never overwritten")
+        original = dataset_yaml.read_text(encoding="utf-8")
         _set_fields(dataset_yaml, {"version": f'"{version}"', "modified": date,
                                    "content_sha256": manifest["content_sha256"]})
         try:
             result = run_build(facts_dir, ontology_dir, sources_dir, reference, out)
         except BaseException:
-            _set_fields(dataset_yaml, {"version": f'"{info.version}"',
-                                       "modified": info.modified.isoformat() if info.modified else date,
-                                       "content_sha256": info.content_sha256 or ""})
+            dataset_yaml.write_text(original, encoding="utf-8")  # as it was: the release did not happen
             raise
         manifest = result.manifest
         assert manifest["released"] and manifest["version"] == version, manifest["version"]

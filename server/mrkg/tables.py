@@ -23,8 +23,8 @@ from .conflicts import KIND_NAMES, Conflict
 from .facts import Claim, Entity, Facts, Value
 from .model import (CLAIM_VALUES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
                     TEXT_QUALIFIERS, VALUE_SHAPES)
-from .namespaces import BASE, CLAIM, CONFLICT, DATASET, ENT, MAPPING, MRKG, SRC
-from .rdf import _slug, canonical_decimal, compact_id, derived_daily_total
+from .namespaces import BASE, CLAIM, CONFLICT, DATASET, ENT, MRKG, SRC
+from .rdf import canonical_decimal, compact_id, derived_daily_total
 from .sources import SourceText
 
 TSV = "text/tab-separated-values"
@@ -352,9 +352,11 @@ CURIE_PREFIXES = {
     "drugbank": "https://go.drugbank.com/drugs/",
     "rxnorm": "https://mor.nlm.nih.gov/RxNav/search?searchBy=RXCUI&searchTerm=",
     "atc": "http://www.whocc.no/atc_ddd_index/?code=", "mesh": "http://id.nlm.nih.gov/mesh/",
-    "umls": "https://uts.nlm.nih.gov/uts/umls/concept/", "pubchem.compound": "http://rdf.ncbi.nlm.nih.gov/pubchem/compound/CID",
+    "umls": "https://uts.nlm.nih.gov/uts/umls/concept/",
+    "pubchem.compound": "http://rdf.ncbi.nlm.nih.gov/pubchem/compound/CID",
     "wikidata": "http://www.wikidata.org/entity/", "uniprot": "http://purl.uniprot.org/uniprot/",
-    "HGNC": "https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/", "NCBIGene": "http://purl.uniprot.org/geneid/",
+    "HGNC": "https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/",
+    "NCBIGene": "http://purl.uniprot.org/geneid/",
 }
 # Scheme of the reference table (its words before any " (…)") -> CURIE prefix
 SCHEME_CURIE = {"DrugBank": "drugbank", "ChEBI": "CHEBI", "RxNorm (RXCUI)": "rxnorm", "ATC": "atc", "MeSH": "mesh",
@@ -402,8 +404,8 @@ def sssom_rows(facts: Facts) -> list[list[Any]]:
     for e, m, obj in items:
         left = "1" if per_object[(obj, m.scheme)] == 1 else "n"
         right = "1" if per_subject[(e.id, m.scheme)] == 1 else "n"
-        rows.append([f"{OWN_PREFIX}:{e.id}", e.label, f"mrkg:{ENTITY_TYPES[e.type]}", f"skos:{MATCH_RELATIONS[m.match]}",
-                     obj, "semapv:ManualMappingCuration", f"{left}:{right}", m.evidence])
+        rows.append([f"{OWN_PREFIX}:{e.id}", e.label, f"mrkg:{ENTITY_TYPES[e.type]}",
+                     f"skos:{MATCH_RELATIONS[m.match]}", obj, "semapv:ManualMappingCuration", f"{left}:{right}", m.evidence])
     return rows
 
 
@@ -532,7 +534,8 @@ def _schema(columns: list[tuple[str, str, str]]) -> dict:
     return {"fields": [{"name": n, "type": t, "description": d} for n, t, d in columns]}
 
 
-def make_tables(facts: Facts, texts: dict[str, SourceText], conflicts: list[Conflict], version: str) -> dict[str, tuple[bytes, str]]:
+def make_tables(facts: Facts, texts: dict[str, SourceText], conflicts: list[Conflict],
+                version: str) -> dict[str, tuple[bytes, str]]:
     """Every table of a build: file name -> (bytes, media type), datapackage.json last."""
     columns, rows = claim_rows(facts, texts)
     header = [c.name for c in columns]
