@@ -90,7 +90,8 @@ def serialize(ds: Dataset | QuadSet | Ordered, name: str, version: str) -> bytes
     statements = ordered.quads if named else ordered.triples
     header = _header(version).encode("utf-8")
     if fmt == ox.RdfFormat.N_QUADS:
-        return header + ordered.nquads_body()
+        body, ordered._nquads = ordered.nquads_body(), None  # held only until the dump is written
+        return header + body
     if fmt == ox.RdfFormat.N_TRIPLES:
         return header + _sorted_lines(ox.serialize(statements, format=fmt))
     if fmt == ox.RdfFormat.JSON_LD:
