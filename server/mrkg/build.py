@@ -12,10 +12,10 @@ from typing import Callable
 import click
 
 from .conflicts import add_conflicts, find_conflicts
+from .dataset_version import content_sha256, describe_dataset
 from .dumps import Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .rdf import QuadSet, build_dataset
-from .releases import content_sha256, describe_dataset
 from .sources import read_sources
 from .stats import compute_stats
 from .tables import make_tables

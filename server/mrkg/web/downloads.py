@@ -30,7 +30,7 @@ def _files() -> dict[str, dict]:
 
 def _releases() -> list[dict]:
     """The releases in releases_dir (releases.list_releases), newest first, as the listing shows them."""
-    from ..releases import list_releases
+    from ..dataset_version import list_releases
 
     folder = service().settings.get("releases_dir") or ""
     out = []
