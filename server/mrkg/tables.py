@@ -274,6 +274,8 @@ def parquet_bytes(columns: list[Column], rows: list[list[Any]], metadata: dict[s
         values = [row[i] for row in rows]
         if column.type == "number":
             values = [None if v is None else float(v) for v in values]
+        elif column.type == "string":  # a list-valued field (several entity ids...) is one cell, as in the TSV
+            values = [None if v is None else cell(v) for v in values]
         arrays.append(pa.array(values, type=types[column.type]))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=metadata))
     buffer = io.BytesIO()
