@@ -22,8 +22,10 @@ from rdflib.compare import isomorphic
 from conftest import start_paused, start_server, stop_paused, stop_server
 from mrkg.dumps import DUMPS
 
-ALL_FILES = sorted([*DUMPS, *(name + ".gz" for name in DUMPS), "void.ttl", "SHA256SUMS", "manifest.json",
-                    "ontology.html"])
+TABLE_FILES = ["claims.tsv", "claims.csv", "claims.parquet", "entities.tsv", "conflicts.tsv", "mappings.sssom.tsv",
+               "kgx_nodes.tsv", "kgx_edges.tsv", "datapackage.json"]  # tests/test_tables.py
+ALL_FILES = sorted([*DUMPS, *(name + ".gz" for name in DUMPS), *TABLE_FILES, "void.ttl", "SHA256SUMS",
+                    "manifest.json", "ontology.html"])
 
 
 def _mrkg(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

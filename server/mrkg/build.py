@@ -14,12 +14,14 @@ import click
 from .conflicts import add_conflicts, find_conflicts, load_decisions, propose
 from .consensus import add_consensus
 from .coverage import compute_coverage, untriaged_errors
-from .dumps import DatasetDescription, Ordered, write_dumps
+from .dataset_version import content_sha256, describe_dataset
+from .dumps import Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
 from .ontodoc import REFERENCE_FILE, ontology_graph, render_reference
 from .rdf import QuadSet, build_dataset
 from .sources import read_sources
 from .stats import compute_stats
+from .tables import make_tables
 from .transaction import Terminated, exclusive, hold_signals, pause_point, recover, stoppable
 from .versions import Version, discard, new_version, publish, remove_all
 
@@ -163,24 +165,25 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     if not report.conforms:
         raise BuildError(format_text(report, "Violation").rstrip("\n") + " (the graph fails its shapes)")
     step("shapes", report.summary())
-    info = facts.dataset
-    desc = DatasetDescription(info.version, info.title, info.description, info.license,
-                              info.issued.isoformat() if info.issued else None)
     own = version is None
     version = new_version(out) if own else version
     try:
         flat_stats = {k: v for k, v in stats.items() if isinstance(v, int)}
         ordered = Ordered(dataset)
         step("dumps", "sorted the quads")
+        desc = describe_dataset(facts.dataset, content_sha256(ordered))
+        tables = make_tables(facts, read_sources(sources_dir), find_conflicts(facts, facts.decisions, ontology_dir),
+                             desc.version)
+        step("dumps", f"made the tables ({len(tables)} files)")
 
         def wrote(names: str) -> None:
             step("dumps", f"wrote {names}")
             pause_point(f"build:dumps:{names.split(',')[0]}")
 
-        reference = render_reference(ontology_graph(dataset), info.version, ontology_dir.parent / "queries",
+        reference = render_reference(ontology_graph(dataset), desc.version, ontology_dir.parent / "queries",
                                      dataset.ox_quads())
         step("dumps", "generated the ontology reference")
-        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote,
+        manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote, tables=tables,
                                extra={REFERENCE_FILE: (reference.encode("utf-8"), "text/html")})
         pause_point("build:written")
     except BaseException:

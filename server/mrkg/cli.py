@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "validate": "mrkg.curate.cli:validate_command",
     "add": "mrkg.curate.cli:add_command",
     "query": "mrkg.queries:query_command",
+    "diff": "mrkg.diff:diff_command",
+    "release": "mrkg.releases:release_command",
     "scale": "mrkg.scale:scale_command",
     "bench": "mrkg.bench:bench_command",
     "serve": "mrkg.web.commands:serve_command",

@@ -39,6 +39,13 @@ class DatasetDescription:
     description: str
     license: str
     issued: str | None = None
+    modified: str | None = None  # date of the last release
+    content_sha256: str | None = None  # releases.content_sha256: the N-Quads without their header line
+    released: bool = False  # the content is that of release ``version`` (else version is <release>+dev.<checksum>)
+    creator: str | None = None
+    publisher: str | None = None
+    contact: str | None = None
+    landing_page: str | None = None
 
 
 class Ordered:
@@ -56,6 +63,13 @@ class Ordered:
         for quad in self.quads:
             counts[quad.graph_name.value] = counts.get(quad.graph_name.value, 0) + 1
         self.counts: dict[str, int] = dict(sorted(counts.items()))  # distinct triples per graph IRI
+        self._nquads: bytes | None = None
+
+    def nquads_body(self) -> bytes:
+        """The N-Quads dump without its header line: one quad a line, sorted (made once)."""
+        if self._nquads is None:
+            self._nquads = _sorted_lines(ox.serialize(self.quads, format=ox.RdfFormat.N_QUADS))
+        return self._nquads
 
 
 def _header(version: str) -> str:
@@ -75,7 +89,10 @@ def serialize(ds: Dataset | QuadSet | Ordered, name: str, version: str) -> bytes
     fmt, _, named = DUMPS[name]
     statements = ordered.quads if named else ordered.triples
     header = _header(version).encode("utf-8")
-    if fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.N_TRIPLES):
+    if fmt == ox.RdfFormat.N_QUADS:
+        body, ordered._nquads = ordered.nquads_body(), None  # held only until the dump is written
+        return header + body
+    if fmt == ox.RdfFormat.N_TRIPLES:
         return header + _sorted_lines(ox.serialize(statements, format=fmt))
     if fmt == ox.RdfFormat.JSON_LD:
         return ox.serialize(statements, format=fmt) + b"\n"
@@ -107,12 +124,49 @@ def graph_counts(ds: Dataset | QuadSet | Ordered) -> dict[str, int]:
     return (ds if isinstance(ds, Ordered) else Ordered(ds)).counts
 
 
-def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, dict], stats: dict) -> bytes:
+VCARD = "http://www.w3.org/2006/vcard/ns#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+
+
+def describe_agents(g: Graph, dataset: URIRef, desc: DatasetDescription) -> None:
+    """DCAT's who and where: creator and publisher (agents of the dataset's own IRIs), contact point, landing page,
+    citation. Only what facts/dataset.yaml says: no address or e-mail is made up."""
+    from .rdf import _slug
+
+    for prop, name in ((DCTERMS.creator, desc.creator), (DCTERMS.publisher, desc.publisher)):
+        if name:
+            agent = URIRef(f"https://w3id.org/mrkg/agent/{_slug(name)}")
+            g.add((dataset, prop, agent))
+            g.add((agent, RDF.type, URIRef(FOAF + "Agent")))
+            g.add((agent, URIRef(FOAF + "name"), Literal(name)))
+    if desc.landing_page:
+        g.add((dataset, DCAT.landingPage, URIRef(desc.landing_page)))
+    if desc.contact:
+        contact = URIRef(f"{DATASET}#contact-point")
+        g.add((dataset, DCAT.contactPoint, contact))
+        g.add((contact, RDF.type, URIRef(VCARD + "Kind")))
+        g.add((contact, URIRef(VCARD + "fn"), Literal(desc.contact)))
+        if desc.landing_page:
+            g.add((contact, URIRef(VCARD + "hasURL"), URIRef(desc.landing_page)))
+    g.add((dataset, DCTERMS.bibliographicCitation, Literal(citation(desc))))
+
+
+def citation(desc: DatasetDescription) -> str:
+    """How to cite this version (the same words as CITATION.cff)."""
+    who = desc.creator or desc.publisher or "mrkg"
+    year = f" ({desc.modified[:4]})" if desc.modified else ""
+    return f"{who}{year}. {desc.title}, version {desc.version}. {DATASET}"
+
+
+def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, dict], stats: dict,
+             union_triples: int | None = None) -> bytes:
     """VoID + DCAT: version, licence, triples per graph, distributions with checksums."""
     g = Graph()
     bind_prefixes(g)
     g.bind("spdx", SPDX)
     g.bind("sd", "http://www.w3.org/ns/sparql-service-description#")
+    g.bind("vcard", VCARD)
+    g.bind("foaf", FOAF)
     dataset = URIRef(DATASET)
     g.add((dataset, RDF.type, VOID.Dataset))
     g.add((dataset, RDF.type, DCAT.Dataset))
@@ -123,7 +177,14 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
     g.add((dataset, URIRef(str(DCAT) + "version"), Literal(desc.version)))
     if desc.issued:
         g.add((dataset, DCTERMS.issued, Literal(desc.issued, datatype=XSD.date)))
-    g.add((dataset, VOID.triples, Literal(sum(counts.values()))))
+    if desc.modified:
+        g.add((dataset, DCTERMS.modified, Literal(desc.modified, datatype=XSD.date)))
+    describe_agents(g, dataset, desc)
+    g.add((dataset, VOID.triples, Literal(union_triples if union_triples is not None else sum(counts.values()))))
+    g.add((dataset, RDFS.comment, Literal(
+        "void:triples of the dataset counts the distinct triples of the union of its named graphs (the endpoint's "
+        "default graph); void:triples of each subset counts the triples of that named graph.", lang="en")))
+
     g.add((dataset, VOID.vocabulary, URIRef(str(MRKG))))
     g.add((dataset, VOID.uriSpace, Literal("https://w3id.org/mrkg/")))
     g.add((dataset, VOID.sparqlEndpoint, URIRef("https://w3id.org/mrkg/sparql")))
@@ -140,7 +201,8 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
     for name, meta in sorted(files.items()):
         dist = DOWNLOAD[name]
         g.add((dataset, DCAT.distribution, dist))
-        g.add((dataset, VOID.dataDump, dist))
+        if name.removesuffix(".gz") in DUMPS:  # an RDF dump; the tables are distributions only
+            g.add((dataset, VOID.dataDump, dist))
         g.add((dist, RDF.type, DCAT.Distribution))
         g.add((dist, DCAT.downloadURL, dist))
         g.add((dist, DCAT.mediaType, Literal(meta["media_type"])))
@@ -162,9 +224,11 @@ def describe(desc: DatasetDescription, counts: dict[str, int], files: dict[str, 
 
 def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDescription, stats: dict,
                 progress: Callable[[str], None] | None = None,
+                tables: dict[str, tuple[bytes, str]] | None = None,
                 extra: dict[str, tuple[bytes, str]] | None = None) -> dict:
-    """Write every dump, its .gz, void.ttl, SHA256SUMS and manifest.json into ``target``; ``extra`` (name ->
-    (bytes, media type): the ontology reference page) is written too, in the checksums and manifest, not in VoID.
+    """Write every dump, its .gz, the ``tables`` (name -> bytes, media type: tables.make_tables), void.ttl,
+    SHA256SUMS and manifest.json into ``target``; ``extra`` (name -> (bytes, media type): the ontology reference
+    page) is written too, in the checksums and manifest, not in VoID.
 
     Each dump is serialized in this thread while the one before is written, hashed and gzipped in another (zlib
     and hashlib release the GIL), so two cores are used; at most two dumps are held in memory at once."""
@@ -195,9 +259,13 @@ def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDesc
         done = pending.result()
         if progress:
             progress(f"{done}, {done}.gz")
+    for name, (data, media_type) in (tables or {}).items():
+        put(name, data, media_type)
+    if tables and progress:
+        progress(", ".join(tables))
     counts = ordered.counts
     files = dict(sorted(files.items()))
-    put("void.ttl", describe(desc, counts, dict(files), stats), "text/turtle")
+    put("void.ttl", describe(desc, counts, dict(files), stats, len(ordered.triples)), "text/turtle")
     for name, (data, media_type) in sorted((extra or {}).items()):
         put(name, data, media_type)
     files = dict(sorted(files.items()))
@@ -207,6 +275,9 @@ def write_dumps(ds: Dataset | QuadSet | Ordered, target: Path, desc: DatasetDesc
         "generated_by": "mrkg build -- do not edit",
         "version": desc.version,
         "dataset_sha256": files["mrkg.nq"]["sha256"],
+        "content_sha256": desc.content_sha256,
+        "released": desc.released,
+        "union_triples": len(ordered.triples),
         "files": files,
         "graphs": counts,
         "stats": stats,

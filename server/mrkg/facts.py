@@ -165,6 +165,13 @@ class DatasetInfo:
     license: str
     issued: dt.date | None = None
     file: str = ""
+    # Releases and DCAT (README: Releases): the last release's date and content checksum, set by `mrkg release`
+    modified: dt.date | None = None
+    content_sha256: str | None = None
+    creator: str | None = None  # who made the dataset (an agent's label; its IRI is agent:<slug>)
+    publisher: str | None = None
+    contact: str | None = None  # the contact point's name (reached through the landing page)
+    landing_page: str | None = None
 
 
 @dataclass
@@ -604,7 +611,18 @@ def load_dataset_file(path: Path, name: str, errors: list[FactsError]) -> Datase
     info.description = r.text("description", required=True) or ""
     info.license = r.text("license", required=True) or ""
     info.issued = r.date("issued")
-    r.finish({"version", "title", "description", "license", "issued"})
+    info.modified = r.date("modified")
+    info.content_sha256 = r.text("content_sha256")
+    if info.content_sha256 and not re.fullmatch(r"[0-9a-f]{64}", info.content_sha256):
+        r.error("content_sha256", "dataset: 'content_sha256' must be 64 lower-case hexadecimal digits "
+                                  "(written by mrkg release)")
+    for key in ("creator", "publisher", "contact", "landing_page"):
+        setattr(info, key, r.text(key))
+    if info.landing_page and not info.landing_page.startswith("https://w3id.org/mrkg/"):
+        r.error("landing_page", "dataset: 'landing_page' must be one of the dataset's own IRIs "
+                                "(https://w3id.org/mrkg/...)")
+    r.finish({"version", "title", "description", "license", "issued", "modified", "content_sha256", "creator",
+              "publisher", "contact", "landing_page"})
     return info
 
 

@@ -26,6 +26,7 @@ GRAPH_ENTITIES = GRAPH["entities"]
 GRAPH_MAPPINGS = GRAPH["mappings"]
 GRAPH_ASSERTED = GRAPH["asserted"]
 GRAPH_CONFLICTS = GRAPH["conflicts"]
+GRAPH_AGENTS = GRAPH["agents"]  # who extracted the claims: each agent described once, not in every source graph
 
 
 def source_graph(source_id: str):

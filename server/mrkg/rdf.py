@@ -16,8 +16,8 @@ from .facts import Claim, Entity, Facts, Source, Value
 from .model import (DOCUMENT_TYPES, ENTITY_QUALIFIERS, ENTITY_TYPES, ENUM_QUALIFIERS, KINDS, MATCH_RELATIONS,
                     STATISTIC_TYPES, TEXT_QUALIFIERS, VALUE_PROPERTY, VALUE_SHAPES, groups_of)
 from . import namespaces
-from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_ASSERTED, GRAPH_ENTITIES,
-                         GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
+from .namespaces import (ACTIVITY, AGENT, CLAIM, ECO_AUTHOR_STATEMENT, GRAPH_AGENTS, GRAPH_ASSERTED,
+                         GRAPH_ENTITIES, GRAPH_MAPPINGS, GRAPH_ONTOLOGY, MAPPING, OBO, PREFIXES, source_graph)
 from .sources import SourceText
 
 from .model import VALUE_BOUNDS  # issue 15: value bounds
@@ -78,6 +78,9 @@ class QuadGraph:
 
     def __len__(self) -> int:
         return len(self._triples)
+
+    def discard(self, triple: tuple[Node, Node, Node]) -> None:
+        self._triples.pop(triple, None)
 
 
 class QuadSet:
@@ -480,8 +483,24 @@ def build_dataset(facts: Facts, texts: dict[str, SourceText], ontology_dir: Path
     for source_id in sorted(facts.sources):
         source = facts.sources[source_id]
         add_source(ds, facts, source, texts[source.file_name])
+    gather_agents(ds)
     add_asserted(ds, facts)
     return ds
+
+
+def gather_agents(ds: QuadSet) -> None:
+    """An agent extracts the claims of several sources: its type and label go once into graph:agents instead of
+    into every source graph, so that the union of the graphs (the endpoint's default graph) holds no triple twice.
+    The source graphs keep which agent each extraction was associated with."""
+    agents = ds.graph(GRAPH_AGENTS)
+    for graph in ds.graphs():
+        if graph is agents or not str(graph.identifier).startswith(str(source_graph(""))):
+            continue
+        for s, p, o in [t for t in graph if t[1] == RDF.type and t[2] == PROV.Agent]:
+            for triple in [t for t in graph if t[0] == s and (t[1] == RDF.type and t[2] == PROV.Agent
+                                                              or t[1] == RDFS.label)]:
+                graph.discard(triple)
+                agents.add(triple)
 
 
 __all__ = ["build_dataset", "bind_prefixes", "claim_iri", "derived_daily_total", "OWL", "QuadSet", "OxTerms",

@@ -478,13 +478,13 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
     from .build import assemble, checked_facts
     from .dumps import graph_counts
     from .facts import load_entity_file, load_source_file
-    from .namespaces import GRAPH_MAPPINGS, GRAPH_ONTOLOGY
+    from .namespaces import GRAPH_AGENTS, GRAPH_MAPPINGS, GRAPH_ONTOLOGY
     from .yamlfile import load_yaml_file
 
     real = checked_facts(facts_dir, sources_dir, None)
     dataset, _ = assemble(real, sources_dir, ontology_dir)
     counts = graph_counts(dataset)
-    fixed = counts.get(str(GRAPH_ONTOLOGY), 0) + counts.get(str(GRAPH_MAPPINGS), 0)
+    fixed = counts.get(str(GRAPH_ONTOLOGY), 0) + counts.get(str(GRAPH_MAPPINGS), 0) + counts.get(str(GRAPH_AGENTS), 0)
     per_copy = sum(counts.values()) - fixed
     copies = max(1, round((triples - fixed) / per_copy))
     ordered = sorted(real.sources.values(), key=lambda s: s.id)

@@ -36,6 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("follow_build", 2.0, "Seconds between looks of `mrkg serve` at build_dir: when a new build has been "
             "published there (mrkg build, mrkg add), the server loads it and replaces its workers, saying so in its log "
             "and /health; 0 = keep serving the build it started with.", float),
+    Setting("releases_dir", "releases", "Folder of the releases (`mrkg release` writes releases/<version>/) that "
+            "/download/ lists and serves."),
     Setting("store", "oxigraph", "Query engine: oxigraph (pyoxigraph), memory (rdflib) or remote (the SPARQL "
             "endpoint at remote_endpoint, holding the dumps)."),
     Setting("store_dir", "", "Folder for an on-disk copy of the build (oxigraph engine on RocksDB), made on first "

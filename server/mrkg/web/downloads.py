@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
@@ -27,15 +28,47 @@ def _files() -> dict[str, dict]:
     return files
 
 
+def _releases() -> list[dict]:
+    """The releases in releases_dir (releases.list_releases), newest first, as the listing shows them."""
+    from ..dataset_version import list_releases
+
+    folder = service().settings.get("releases_dir") or ""
+    out = []
+    for item in reversed(list_releases(Path(folder))) if folder else []:
+        manifest = item["manifest"]
+        base = f"/download/releases/{item['version']}/"
+        out.append({"version": item["version"], "date": item["date"], "content_sha256": manifest.get("content_sha256"),
+                    "dataset_sha256": manifest.get("dataset_sha256"), "notes": base + "RELEASE-NOTES.md",
+                    "files": {name: dict(info, url=base + name) for name, info in sorted(manifest["files"].items())},
+                    "stats": {k: manifest.get("stats", {}).get(k) for k in ("claims", "entities", "conflicts")}})
+    return out
+
+
 @bp.get("/download/")
 def listing() -> Response:
     files = _files()
+    releases = _releases()
     picked = negotiate(request.headers.get("Accept"), LISTING_FORMATS)
     if picked and picked[0].key == "json":
-        body = {"version": service().release.version, "dataset_sha256": service().release.sha256, "files": files}
+        body = {"version": service().release.version, "dataset_sha256": service().release.sha256, "files": files,
+                "releases": releases}
         return Response(json.dumps(body, indent=2) + "\n", mimetype="application/json", headers={"Vary": "Accept"})
-    return Response(render_template("downloads.html", svc=service(), files=files), mimetype="text/html",
-                    headers={"Vary": "Accept"})
+    return Response(render_template("downloads.html", svc=service(), files=files, releases=releases),
+                    mimetype="text/html", headers={"Vary": "Accept"})
+
+
+@bp.get("/download/releases/<version>/<name>")
+def release_file(version: str, name: str) -> Response:
+    """A file of release ``version``: one its manifest lists, or its notes, manifest, SHA256SUMS or diff."""
+    release = next((r for r in _releases() if r["version"] == version), None)
+    extra = {"RELEASE-NOTES.md": "text/markdown", "diff.json": "application/json", **EXTRA_FILES}
+    if release is None or (name not in release["files"] and name not in extra):
+        abort(404)
+    path = Path(service().settings["releases_dir"]) / version / name
+    if not path.is_file():
+        abort(404)
+    media_type = release["files"][name]["media_type"] if name in release["files"] else extra[name]
+    return send_file(path.resolve(), mimetype=media_type, conditional=True, max_age=0)
 
 
 @bp.get("/download/<name>")
