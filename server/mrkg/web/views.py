@@ -230,6 +230,8 @@ def conflict_page(iri: str) -> Response | None:
         return None
     conflict = conflicts[0]
     claims, namer, titles = conflict_details(conflicts)
+    for side in conflict["sides"]:
+        side["source_ids"] = sorted({local(claims[c].source) for c in side["claims"] if c in claims})
     props = _properties(iri)
     namer.add({iri} | {p for p, _ in props} | {o["value"] for _, o in props if o["type"] == "uri"})
     html = render_template("conflict.html", iri=iri, conflict=conflict, claims=claims, titles=titles,
