@@ -155,7 +155,7 @@ def _problem(status: int, message: str, ids: list[str], candidates: dict[str, st
     for word, found in hints.items():
         if found:
             fixed[word] = [",".join(found[0] if i == word else i for i in ids)]
-    html = render_template("compare.html", svc=service(), problem=message, hints=hints, fixed=fixed,
+    html = render_template("compare.html", svc=service(), incomplete=lambda: None, problem=message, hints=hints, fixed=fixed,
                            candidates=sorted(candidates.items(), key=lambda kv: kv[1].lower()), drugs=[],
                            chosen=",".join(ids), min_items=MIN_ITEMS, max_items=MAX_ITEMS)
     return Response(html, status=status, mimetype="text/html")

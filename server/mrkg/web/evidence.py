@@ -8,6 +8,8 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from flask import g
+
 from ..engine import EngineError
 from ..engine.runner import Job
 from .app import PREFIX_MAP, service
@@ -42,6 +44,7 @@ CORE = {MRKG + p for p in ("subject", "predicate", "object", "polarity", "certai
     | {RDF_TYPE, RDFS_LABEL, PROV + "wasDerivedFrom", PROV + "wasGeneratedBy",
        "http://purl.org/dc/terms/identifier"}
 # How a value node is written: its own words first, then the numbers they were read as.
+RS, US = "\u001e", "\u001f"  # record and unit separators of the packed rows (never in the data's text)
 VALUE_NUMBERS = ("minValue", "maxValue", "maxExclusive", "amount", "estimate", "ciLower", "ciUpper", "ciLevel",
                  "timesPerDay", "dailyTotal", "derivedDailyTotal")
 
@@ -51,21 +54,44 @@ class QueryFailed(EngineError):
 
 
 def select(query: str) -> list[dict]:
+    """The rows of a SELECT; when the server's row cap (setting max_rows) cut them, the page says it is incomplete
+    (``incomplete()``) instead of silently leaving things out."""
     answer = service().run(Job(query, format="json"))
     if answer.status != 200:
         raise EngineError(answer.status, answer.body.decode("utf-8", "replace").strip())
+    if answer.truncated:
+        g.mrkg_incomplete = service().settings["max_rows"]
     return json.loads(answer.body)["results"]["bindings"]
+
+
+def incomplete() -> int | None:
+    """The row cap that cut a query of this page, if one did."""
+    return g.get("mrkg_incomplete")
 
 
 def values_clause(iris) -> str:
     return " ".join(f"<{i}>" for i in sorted(iris))
 
 
+def chunks(iris, size: int = 120) -> list[list[str]]:
+    """``iris`` sorted, in lists short enough that a VALUES clause of one stays well below max_query_chars."""
+    items = sorted(set(iris))
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def select_values(template: str, iris) -> list[dict]:
+    """``template`` (with ``{values}`` where the VALUES terms go) run once per chunk of ``iris``, rows joined."""
+    rows: list[dict] = []
+    for part in chunks(iris):
+        rows += select(template.replace("{values}", values_clause(part)))
+    return rows
+
+
 def labels_of(iris: set[str]) -> dict[str, str]:
     iris = {i for i in iris if i and "://" in i}
     if not iris:
         return {}
-    rows = select(f"SELECT ?x ?label WHERE {{ VALUES ?x {{ {values_clause(iris)} }} ?x {LABELS} ?label }}")
+    rows = select_values(f"SELECT ?x ?label WHERE {{ VALUES ?x {{ {{values}} }} ?x {LABELS} ?label }}", iris)
     labels: dict[str, str] = {}
     for row in rows:  # an English or untagged label wins over none
         labels.setdefault(row["x"]["value"], row["label"]["value"])
@@ -164,13 +190,25 @@ def section_of(predicate: str, group: str) -> str:
 def load_claims(pattern: str) -> list[Claim]:
     """Every claim ``?claim`` that ``pattern`` (a SPARQL group pattern binding ?claim) finds, with all its properties
     and, one level down, the properties of its value nodes (IRIs under the claim's own, such as claim:X/frequency)."""
-    rows = select(f"""
-        SELECT ?claim ?p ?o ?vp ?vo WHERE {{
+    # One row per claim (its properties, and those of its value nodes, packed into one string), so that a page of
+    # 400 claims stays far below the row cap.
+    packed = select(f"""
+        SELECT ?claim (GROUP_CONCAT(?item; separator="{RS}") AS ?items) WHERE {{
           {{ SELECT DISTINCT ?claim WHERE {{ {pattern} ?claim a mrkg:Claim . }} }}
           ?claim ?p ?o .
           FILTER(?p != mrkg:annotation)
           OPTIONAL {{ FILTER(isIRI(?o) && STRSTARTS(STR(?o), CONCAT(STR(?claim), "/"))) ?o ?vp ?vo }}
-        }}""")
+          BIND(CONCAT(STR(?p), "{US}", IF(isIRI(?o), "uri", "literal"), "{US}", STR(?o), "{US}",
+                      COALESCE(STR(?vp), ""), "{US}", COALESCE(STR(?vo), "")) AS ?item)
+        }} GROUP BY ?claim""")
+    rows = []
+    for row in packed:
+        for item in row["items"]["value"].split(RS):
+            p, kind, o, vp, vo = item.split(US)
+            one = {"claim": row["claim"], "p": {"value": p}, "o": {"type": kind, "value": o}}
+            if vp:
+                one |= {"vp": {"value": vp}, "vo": {"value": vo}}
+            rows.append(one)
     claims: dict[str, Claim] = {}
     values: dict[str, Value] = {}
     seen: set[tuple] = set()
@@ -247,13 +285,13 @@ def attach_conflicts(claims: list[Claim]) -> None:
     """Each claim's conflicts (the conflict nodes whose sides include it), with kind and severity."""
     if not claims:
         return
-    rows = select(f"""
-        SELECT ?claim ?conflict ?kind ?severity ?status WHERE {{
-          VALUES ?claim {{ {values_clause(c.iri for c in claims)} }}
+    rows = select_values("""
+        SELECT ?claim ?conflict ?kind ?severity ?status WHERE {
+          VALUES ?claim { {values} }
           ?conflict mrkg:conflictingClaim ?claim .
-          OPTIONAL {{ ?conflict mrkg:conflictKind ?kind }} OPTIONAL {{ ?conflict mrkg:conflictSeverity ?severity }}
-          OPTIONAL {{ ?conflict mrkg:curationStatus ?status }}
-        }}""")
+          OPTIONAL { ?conflict mrkg:conflictKind ?kind } OPTIONAL { ?conflict mrkg:conflictSeverity ?severity }
+          OPTIONAL { ?conflict mrkg:curationStatus ?status }
+        }""", [c.iri for c in claims])
     by_claim = {c.iri: c for c in claims}
     for row in rows:
         item = {k: v["value"] for k, v in row.items()}

@@ -12,7 +12,8 @@ from markupsafe import Markup, escape
 from ..namespaces import BASE
 from .app import service
 from .evidence import (MRKG, SECTIONS, OTHER, SECTION_TITLES, Claim, Value, attach_conflicts, group_by_section,
-                       labels_of, load_claims, load_conflicts, local, mentioned, select, values_clause)
+                       incomplete, labels_of, load_claims, load_conflicts, local, mentioned, select,
+                       values_clause)
 from .ui import local_href
 
 COMPARISON_WORDS = {"Lower": "less than", "Higher": "more than", "Similar": "similar to", "Different": "different from",
@@ -78,9 +79,10 @@ def comparison_phrase(claim: Claim, name) -> str | None:
     comparators = claim.qualifier("comparator")
     if comparators:
         return f"{phrase} {', '.join(name(c) if isinstance(c, str) else c[1] for c in comparators)}"
+    plain = name(comparisons[0])  # "higher": without a comparator, "more than" would dangle
     if claim.qualifier("comparatorUnstated"):
-        return f"{phrase} (the source names no comparator)"
-    return phrase
+        return f"{plain} (the source names no comparator)"
+    return plain
 
 
 def card_context(namer: Namer) -> dict:
@@ -93,7 +95,7 @@ def card_context(namer: Namer) -> dict:
 
     return {"name": namer, "href": local_href, "qualifier_text": qualifier_text, "value_text": value_text,
             "highlight": highlight, "comparison_phrase": lambda c: comparison_phrase(c, namer), "local": local,
-            "MRKG": MRKG, "svc": service()}
+            "MRKG": MRKG, "svc": service(), "incomplete": incomplete}
 
 
 def _source_titles(iris: set[str]) -> dict[str, str]:
