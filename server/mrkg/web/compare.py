@@ -151,10 +151,9 @@ def _problem(status: int, message: str, ids: list[str], candidates: dict[str, st
     if not request.accept_mimetypes.accept_html or request.path.endswith((".json", ".csv")):
         extra = "".join(f" Did you mean {', '.join(h)} for {w}?" for w, h in hints.items() if h)
         return text_response(status, message + extra)
-    fixed = {}
-    for word, found in hints.items():
-        if found:
-            fixed[word] = [",".join(found[0] if i == word else i for i in ids)]
+    # One link with every unknown id replaced by its first suggestion (when each has one).
+    corrected = [hints[i][0] if hints.get(i) else i for i in ids]
+    fixed = ",".join(corrected) if hints and all(hints.values()) else ""
     html = render_template("compare.html", svc=service(), incomplete=lambda: None, problem=message, hints=hints, fixed=fixed,
                            candidates=sorted(candidates.items(), key=lambda kv: kv[1].lower()), drugs=[],
                            chosen=",".join(ids), min_items=MIN_ITEMS, max_items=MAX_ITEMS)

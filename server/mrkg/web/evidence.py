@@ -23,8 +23,9 @@ LABELS = "rdfs:label|skos:prefLabel|dct:title"
 # The summary's sections, in reading order: the grouping relations of the ontology (mrkg:predicateGroup) first, then
 # the relations of each remaining kind. A predicate in none of them goes to "other statements".
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("adverse", "Adverse outcomes", ("group:hasAdverseOutcome",)),
-    ("uses", "Uses", ("group:hasUse",)),
+    ("adverse", "Adverse outcomes", ("group:hasAdverseOutcome", "hasAdverseEffect", "hasRiskOf",
+                                      "hasWithdrawalEffect", "requiresTaperingToAvoid")),
+    ("uses", "Uses", ("group:hasUse", "isIndicatedFor", "isRecommendedFor", "isEffectiveFor", "hasOffLabelUse")),
     ("mechanism", "Mechanism, targets and sites", ("hasMechanism", "hasTarget", "actsAt", "hasSameMechanismAs")),
     ("doses", "Doses and administration", ("hasDose", "hasTitration", "hasStrength", "hasDosageForm", "hasRoute",
                                            "hasDurationOfUse", "hasOnset", "requiresDoseAdjustmentFor")),
@@ -326,14 +327,15 @@ def load_conflicts(pattern: str = "") -> list[dict]:
     """Conflicts (``?conflict`` bound by ``pattern``, all when empty) with kind, severity, curation, topic and
     the claims of each side."""
     rows = select(f"""
-        SELECT ?conflict ?label ?explanation ?kind ?severity ?status ?reason ?s ?p ?o ?side ?position ?claim WHERE {{
+        SELECT ?conflict ?label ?explanation ?kind ?severity ?status ?reason ?s ?p ?o ?side ?position ?claim ?member
+        WHERE {{
           {pattern}
           ?conflict a mrkg:Conflict .
           OPTIONAL {{ ?conflict rdfs:label ?label }} OPTIONAL {{ ?conflict mrkg:explanation ?explanation }}
           OPTIONAL {{ ?conflict mrkg:conflictKind ?kind }} OPTIONAL {{ ?conflict mrkg:conflictSeverity ?severity }}
           OPTIONAL {{ ?conflict mrkg:curationStatus ?status }} OPTIONAL {{ ?conflict mrkg:curatorReason ?reason }}
           OPTIONAL {{ ?conflict mrkg:topicSubject ?s }} OPTIONAL {{ ?conflict mrkg:topicPredicate ?p }}
-          OPTIONAL {{ ?conflict mrkg:topicObject ?o }}
+          OPTIONAL {{ ?conflict mrkg:topicObject ?o }} OPTIONAL {{ ?conflict mrkg:conflictingClaim ?member }}
           OPTIONAL {{ ?conflict mrkg:side ?side . OPTIONAL {{ ?side mrkg:position ?position }}
                       OPTIONAL {{ ?side mrkg:sideClaim ?claim }} }}
         }}""")
@@ -341,7 +343,9 @@ def load_conflicts(pattern: str = "") -> list[dict]:
     for row in rows:
         v = {k: b["value"] for k, b in row.items()}
         c = conflicts.setdefault(v["conflict"], {"iri": v["conflict"], "id": local(v["conflict"]), "objects": [],
-                                                 "sides": {}})
+                                                 "sides": {}, "claims": []})
+        if "member" in v and v["member"] not in c["claims"]:
+            c["claims"].append(v["member"])
         for key in ("label", "explanation", "kind", "severity", "status", "reason", "s", "p"):
             if key in v:
                 c.setdefault(key, v[key])

@@ -205,7 +205,8 @@ def source_page(iri: str) -> Response | None:
     html = render_template("source.html", iri=iri, title=namer(iri), sections=sections, kinds=kinds_present,
                            chosen_kind=chosen_kind, total=len(claims), subjects=subjects,
                            subject_counts={s: sum(1 for c in claims if c.subject == s) for s in subjects},
-                           properties=props, folded=None, from_pages=_from_pages(), **card_context(namer))
+                           properties=props, folded=None, from_pages=_from_pages(),
+                           show_cards=bool(chosen_kind) or len(claims) <= CARDS_AT_ONCE, **card_context(namer))
     return Response(html, mimetype="text/html", headers={"Vary": "Accept"})
 
 
