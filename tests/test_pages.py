@@ -93,6 +93,9 @@ def test_entity_filters_by_source_and_kind(server):
 
 def test_claim_card_shows_comparison_with_its_comparator(server):
     """tizanidine's drowsiness is *less* than baclofen's: the card says so, not just 'has adverse effect'."""
+    _, page, _ = get(server, "/entity/tizanidine")
+    summary = text_of(page[page.index('id="adverse"'):page.index('id="uses"')])
+    assert "✓ hedged less than baclofen" in summary  # in the summary table too
     _, page, _ = get(server, "/entity/tizanidine?kind=adverse")
     card = page[page.index('id="003-tizanidine-less-drowsiness"'):]
     card = text_of(card[:card.index("</article>")])
