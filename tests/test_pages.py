@@ -237,3 +237,28 @@ def test_a_page_cut_by_the_row_cap_says_it_is_incomplete(build_dir, tmp_path):
         assert status == 200 and 'id="incomplete"' not in page
     finally:
         stop_server(live)
+
+
+def test_conflict_index_data_filters_by_kind_and_severity(build_dir, server):
+    """The function a /conflict/ index calls for its filters: counts per kind and severity as SPARQL counts them."""
+    from flask import render_template_string
+    from mrkg.web import create_app
+    from mrkg.web.views import conflict_index_data
+
+    app = create_app({"TESTING": True, "build_dir": str(build_dir), "store": "oxigraph", "access_log": False,
+                      "workers": 1, "executor": "pool", "query_timeout": 20})
+    try:
+        with app.test_request_context("/conflict/?severity=Contradiction"):
+            data = conflict_index_data("", "Contradiction")
+            form = render_template_string('{% import "_cards.html" as cards with context %}'
+                                          '{{ cards.conflict_filter_form(d) }}', d=data, href=lambda x: x,
+                                          name=data["name"])
+    finally:
+        app.extensions["mrkg"].close()
+    counted = {row["k"].rsplit("/", 1)[-1]: int(row["n"]) for row in sparql(server, """SELECT ?k (COUNT(?c) AS ?n)
+        WHERE { ?c a mrkg:Conflict ; mrkg:conflictSeverity ?k } GROUP BY ?k""")}
+    assert {key: n for key, _, n in data["severities"] if n} == counted
+    assert len(data["conflicts"]) == counted.get("Contradiction", 0)
+    assert all(c["severity"].endswith("/Contradiction") for c in data["conflicts"])
+    assert data["total"] == sum(counted.values())
+    assert '<label for="conflict-kind">' in form and '<option value="Contradiction" selected>' in form

@@ -250,5 +250,20 @@ def conflict_filters(conflicts: list[dict], kind: str = "", severity: str = "") 
             and (not severity or local(c.get("severity", "")) == severity)]
 
 
-def unknown(message: str) -> None:
-    abort(404, message)
+def conflict_index_data(kind: str = "", severity: str = "") -> dict:
+    """What a /conflict/ index needs to filter by kind and severity (the index itself is another module's): every
+    conflict of ``kind`` and ``severity`` (local names, empty: any) with its label, explanation, kind and severity
+    labels, most severe first; the kinds and severities the ontology declares, each with how many conflicts it has;
+    and the labels. Render the form with the ``conflict_filter_form`` macro of _cards.html."""
+    from .evidence import SEVERITY_ORDER, conflict_vocabulary
+
+    everything = load_conflicts()
+    kinds, severities = conflict_vocabulary()
+    shown = conflict_filters(everything, kind, severity)
+    shown.sort(key=lambda c: (SEVERITY_ORDER.get(c.get("severity", ""), 9), c.get("label", c["iri"])))
+    namer = Namer({})
+    namer.add({c.get(k, "") for c in everything for k in ("kind", "severity", "status")} - {""})
+    count = lambda key, iri: sum(1 for c in everything if c.get(key) == iri)  # noqa: E731
+    return {"conflicts": shown, "total": len(everything), "chosen_kind": kind, "chosen_severity": severity,
+            "kinds": [(local(i), label, count("kind", i)) for i, label in kinds],
+            "severities": [(local(i), label, count("severity", i)) for i, label in severities], "name": namer}
