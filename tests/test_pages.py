@@ -262,3 +262,17 @@ def test_conflict_index_data_filters_by_kind_and_severity(build_dir, server):
     assert all(c["severity"].endswith("/Contradiction") for c in data["conflicts"])
     assert data["total"] == sum(counted.values())
     assert '<label for="conflict-kind">' in form and '<option value="Contradiction" selected>' in form
+
+
+def test_a_scoped_negation_denies_only_its_scope(server):
+    """"Does not directly relax skeletal muscle" denies the manner, not the statement: the sentence says so."""
+    _, page, _ = get(server, "/claim/002-cyclobenzaprine-no-direct-muscle-relaxation")
+    title = text_of(page[page.index('<h1 id="title"'):page.index("</h1>")])
+    assert "cyclobenzaprine has mechanism muscle relaxation — not directly" in title
+    assert "NOT" not in title.upper().replace("NOT DIRECTLY", "")
+    assert "denied in part" in page
+    whole = sparql(server, """SELECT ?c WHERE { ?c mrkg:polarity mrkg:Negated ; mrkg:negationScope mrkg:StatementScope ;
+                                 mrkg:subject ent:baclofen } LIMIT 1""")[0]["c"].rsplit("/", 1)[-1]
+    _, page, _ = get(server, f"/claim/{whole}")
+    title = page[page.index('<h1 id="title"'):page.index("</h1>")]
+    assert '<strong class="not">not</strong>' in title and "not-scope" not in title  # the whole statement denied

@@ -85,6 +85,27 @@ def comparison_phrase(claim: Claim, name) -> str | None:
     return plain
 
 
+SCOPE_WORDS = {"MannerScope": ("manner", "in this manner"), "ComparisonScope": ("comparison", "as compared"),
+               "DegreeScope": ("magnitude", "to this degree")}
+
+
+def negation_phrase(claim: Claim, name) -> str | None:
+    """For a claim whose negation is scoped (issue 15: manner, comparison, degree), what is denied ("not directly");
+    None when the whole statement is denied (or nothing is)."""
+    if not claim.negated:
+        return None
+    scopes = [local(s) for s in claim.qualifier("negationScope") if isinstance(s, str)]
+    scope = next((s for s in scopes if s != "StatementScope"), None)
+    if scope is None:
+        return None
+    field, fallback = SCOPE_WORDS.get(scope, ("", ""))
+    if scope == "ComparisonScope":
+        words = comparison_phrase(claim, name)
+    else:
+        words = next((v[1] for v in claim.qualifier(field) if isinstance(v, tuple)), None) if field else None
+    return f"not {words or fallback}" if field else f"denied: {name(MRKG + scope)}"
+
+
 def card_context(namer: Namer) -> dict:
     def qualifier_text(value) -> tuple[str, str | None]:
         if isinstance(value, Value):
@@ -95,6 +116,7 @@ def card_context(namer: Namer) -> dict:
 
     return {"name": namer, "href": local_href, "qualifier_text": qualifier_text, "value_text": value_text,
             "highlight": highlight, "comparison_phrase": lambda c: comparison_phrase(c, namer), "local": local,
+            "negation_phrase": lambda c: negation_phrase(c, namer),
             "MRKG": MRKG, "svc": service(), "incomplete": incomplete}
 
 
