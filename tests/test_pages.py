@@ -276,3 +276,14 @@ def test_a_scoped_negation_denies_only_its_scope(server):
     _, page, _ = get(server, f"/claim/{whole}")
     title = page[page.index('<h1 id="title"'):page.index("</h1>")]
     assert '<strong class="not">not</strong>' in title and "not-scope" not in title  # the whole statement denied
+
+
+def test_an_entity_only_ever_an_object_summarises_its_subjects(server):
+    """/entity/drowsiness: which drugs the sources say cause it, one row per drug, a column per source."""
+    status, page, _ = get(server, "/entity/drowsiness")
+    assert status == 200 and "claims with drowsiness as object" in page
+    summary = page[page.index('id="adverse"'):page.index("</table>", page.index('id="adverse"'))]
+    drugs = {row["s"].rsplit("/", 1)[-1] for row in sparql(server, """SELECT DISTINCT ?s WHERE {
+        ?c mrkg:object ent:drowsiness ; mrkg:subject ?s ; mrkg:predicateGroup mrkg:hasAdverseOutcome }""")}
+    assert drugs and all(f'<th scope="row"><a href="/entity/{d}">' in summary for d in drugs)
+    assert 'href="/claim/003-tizanidine-less-drowsiness"' in summary

@@ -128,8 +128,9 @@ def _source_titles(iris: set[str]) -> dict[str, str]:
     return {row["s"]["value"]: row.get("id", {}).get("value", local(row["s"]["value"])) for row in rows}
 
 
-def _summary(claims: list[Claim], name) -> list[dict]:
-    """Per section: rows (relation, object) × columns (sources), each cell the claims of that source."""
+def _summary(claims: list[Claim], name, as_object: bool = False) -> list[dict]:
+    """Per section: rows (relation, object) × columns (sources), each cell the claims of that source; for an entity
+    that is only ever an object (an adverse effect, a condition), rows (relation, subject)."""
     sections = []
     grouped = group_by_section(claims)
     for key, title in [(k, t) for k, t, _ in SECTIONS] + [OTHER]:
@@ -138,7 +139,7 @@ def _summary(claims: list[Claim], name) -> list[dict]:
             continue
         rows: dict[tuple, dict] = {}
         for c in items:
-            row_key = (c.predicate, c.obj if c.obj_is_iri else "")
+            row_key = (c.predicate, c.subject if as_object else (c.obj if c.obj_is_iri else ""))
             row = rows.setdefault(row_key, {"predicate": c.predicate, "object": row_key[1], "cells": defaultdict(list)})
             row["cells"][c.source].append(c)
         sections.append({"key": key, "title": title, "count": len(items), "claims": items,
@@ -151,6 +152,9 @@ def entity_page(iri: str) -> Response | None:
     if not props:
         return None  # the plain page says 404 or shows what points here
     claims = load_claims(f"?claim mrkg:subject <{iri}> .")
+    as_object = not claims  # an adverse effect, a condition, a target: what the sources say about it as an object
+    if as_object:
+        claims = load_claims(f"?claim mrkg:object <{iri}> .")
     attach_conflicts(claims)
     mentions = select(f"""SELECT DISTINCT ?claim ?subject ?predicate ?source ?prop WHERE {{
         ?claim a mrkg:Claim ; ?prop <{iri}> ; mrkg:subject ?subject ; mrkg:predicate ?predicate ;
@@ -166,14 +170,15 @@ def entity_page(iri: str) -> Response | None:
               | {r["predicate"]["value"] for r in mentions} | {r["prop"]["value"] for r in mentions}
               | {p for p, _ in props} | {o["value"] for _, o in props if o["type"] == "uri"})
     source_ids = _source_titles(set(all_sources) | {r["source"]["value"] for r in mentions})
-    sections = _summary(shown, namer)
+    sections = _summary(shown, namer, as_object)
     columns = [s for s in all_sources if not chosen_source or s in source_iris]
     kinds_present = [(k, SECTION_TITLES[k]) for k in SECTION_TITLES if any(c.section == k for c in claims)]
     conflicts = sorted({x["conflict"] for c in claims for x in c.conflicts})
     html = render_template(
         "entity.html", iri=iri, title=namer(iri), sections=sections, columns=columns, source_ids=source_ids,
         all_sources=all_sources, chosen_source=chosen_source, chosen_kind=chosen_kind, kinds=kinds_present,
-        total=len(claims), shown=len(shown), mentions=mentions, conflicts=conflicts, properties=props,
+        total=len(claims), shown=len(shown), as_object=as_object,
+        mentions=[m for m in mentions if not (as_object and m["prop"]["value"] == MRKG + "object")], conflicts=conflicts, properties=props,
         folded=None, from_pages=_from_pages(),
         show_cards=bool(chosen_source or chosen_kind or request.args.get("cards") == "all" or len(shown) <= CARDS_AT_ONCE),
         **card_context(namer))
