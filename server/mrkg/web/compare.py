@@ -10,7 +10,6 @@ import csv
 import difflib
 import io
 import json
-import math
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
@@ -18,10 +17,10 @@ from flask import Blueprint, Response, render_template, request, url_for
 from ..engine import EngineError
 from ..namespaces import BASE
 from .app import PACKAGE_DIR, service
-from .evidence import (MRKG, OTHER, SECTIONS, SECTION_TITLES, attach_conflicts, frequency_bands, group_by_section,
-                       labels_of, load_claims, local, mentioned, select, values_clause)
+from .evidence import (OTHER, SECTIONS, attach_conflicts, group_by_section, load_claims, local, mentioned, select,
+                       values_clause)
 from .ops import text_response
-from .ui import local_href, prefix_block
+from .ui import prefix_block
 from .views import Namer, card_context
 
 bp = Blueprint("compare", __name__)
@@ -154,7 +153,8 @@ def _problem(status: int, message: str, ids: list[str], candidates: dict[str, st
     # One link with every unknown id replaced by its first suggestion (when each has one).
     corrected = [hints[i][0] if hints.get(i) else i for i in ids]
     fixed = ",".join(corrected) if hints and all(hints.values()) else ""
-    html = render_template("compare.html", svc=service(), incomplete=lambda: None, problem=message, hints=hints, fixed=fixed,
+    html = render_template("compare.html", svc=service(), incomplete=lambda: None, problem=message, hints=hints,
+                           fixed=fixed,
                            candidates=sorted(candidates.items(), key=lambda kv: kv[1].lower()), drugs=[],
                            chosen=",".join(ids), min_items=MIN_ITEMS, max_items=MAX_ITEMS)
     return Response(html, status=status, mimetype="text/html")

@@ -50,10 +50,6 @@ VALUE_NUMBERS = ("minValue", "maxValue", "maxExclusive", "amount", "estimate", "
                  "timesPerDay", "dailyTotal", "derivedDailyTotal")
 
 
-class QueryFailed(EngineError):
-    pass
-
-
 def select(query: str) -> list[dict]:
     """The rows of a SELECT; when the server's row cap (setting max_rows) cut them, the page says it is incomplete
     (``incomplete()``) instead of silently leaving things out."""
@@ -374,17 +370,6 @@ def conflict_vocabulary() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]
         target[row["x"]["value"]] = row.get("label", {}).get("value") or local(row["x"]["value"])
     return (sorted(kinds.items(), key=lambda kv: kv[1]),
             sorted(severities.items(), key=lambda kv: SEVERITY_ORDER.get(kv[0], 9)))
-
-
-# --- Frequency bands ---------------------------------------------------------------------------------------------
-
-def frequency_bands() -> dict[str, tuple[str, float, float]]:
-    """Lower-cased band label or alt label -> (band IRI, min %, max %), from the ontology's CIOMS bands."""
-    rows = select("""SELECT ?band ?name ?min ?max WHERE { ?band a mrkg:FrequencyBand ;
-                     mrkg:minPercent ?min ; mrkg:maxPercent ?max . { ?band rdfs:label ?name } UNION
-                     { ?band skos:prefLabel ?name } UNION { ?band skos:altLabel ?name } }""")
-    return {row["name"]["value"].lower(): (row["band"]["value"], float(row["min"]["value"]),
-                                           float(row["max"]["value"])) for row in rows}
 
 
 def group_by_section(claims: list[Claim]) -> dict[str, list[Claim]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from markupsafe import Markup, escape
 
 from ..namespaces import BASE
@@ -143,7 +143,9 @@ def _summary(claims: list[Claim], name, as_object: bool = False) -> list[dict]:
             row = rows.setdefault(row_key, {"predicate": c.predicate, "object": row_key[1], "cells": defaultdict(list)})
             row["cells"][c.source].append(c)
         sections.append({"key": key, "title": title, "count": len(items), "claims": items,
-                         "rows": sorted(rows.values(), key=lambda r: (name(r["predicate"]).lower(), name(r["object"]).lower() if r["object"] else ""))})
+                         "rows": sorted(rows.values(), key=lambda r: (name(r["predicate"]).lower(),
+                                                                        name(r["object"]).lower() if r["object"]
+                                                                        else ""))})
     return sections
 
 
@@ -178,9 +180,10 @@ def entity_page(iri: str) -> Response | None:
         "entity.html", iri=iri, title=namer(iri), sections=sections, columns=columns, source_ids=source_ids,
         all_sources=all_sources, chosen_source=chosen_source, chosen_kind=chosen_kind, kinds=kinds_present,
         total=len(claims), shown=len(shown), as_object=as_object,
-        mentions=[m for m in mentions if not (as_object and m["prop"]["value"] == MRKG + "object")], conflicts=conflicts, properties=props,
-        folded=None, from_pages=_from_pages(),
-        show_cards=bool(chosen_source or chosen_kind or request.args.get("cards") == "all" or len(shown) <= CARDS_AT_ONCE),
+        mentions=[m for m in mentions if not (as_object and m["prop"]["value"] == MRKG + "object")],
+        conflicts=conflicts, properties=props, folded=None, from_pages=_from_pages(),
+        show_cards=bool(chosen_source or chosen_kind or request.args.get("cards") == "all"
+                        or len(shown) <= CARDS_AT_ONCE),
         **card_context(namer))
     return Response(html, mimetype="text/html", headers={"Vary": "Accept"})
 
