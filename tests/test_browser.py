@@ -106,9 +106,9 @@ def test_browser_entity_page(browser, live_server):
 
     browser.get(live_server.url + "/entity/baclofen")
     assert browser.find_element(By.ID, "title").text == "baclofen"
-    claims = browser.find_element(By.ID, "claims").text
+    claims = browser.find_element(By.ID, "cards").text  # the claim cards, after the summary
     assert "Baclofen is not a benzodiazepine." in claims
-    assert "negated" in claims and "conflict" in claims
+    assert "denied" in claims and "conflict" in claims
     browser.find_element(By.LINK_TEXT, "Test source one").click()
     _wait(browser, lambda d: d.current_url.endswith("/source/001"))
     assert "Baclofen may cause drowsiness." in browser.find_element(By.ID, "claims").text

@@ -196,7 +196,7 @@ def test_get_entity_html(client):
     assert response.mimetype == "text/html"
     page = response.get_data(as_text=True)
     assert "<h1 id=\"title\">baclofen</h1>" in page
-    assert "drug class claim" in page and "adverse effect claim" in page  # grouped by kind
+    assert 'id="identity"' in page and 'id="adverse"' in page  # grouped by kind: class, adverse outcomes
     assert "Baclofen is not a benzodiazepine." in page  # the quote
     assert 'class="badge negated"' in page  # negated claim shown
     assert "hedged: “may”" in page  # hedge cue

@@ -20,7 +20,29 @@ REPO_DIR = PACKAGE_DIR.parents[1]
 VENDOR_DIR = PACKAGE_DIR / "static" / "vendor"
 # npm package folder -> files copied into static/vendor/<name>/ (served by Flask, never committed);
 # package.json goes along for its name, version and licence (MIT).
-VENDORED = {"yasgui": ("node_modules/@zazuko/yasgui", ("build/yasgui.min.js", "build/yasgui.min.css", "package.json"))}
+VENDORED = {"yasgui": ("node_modules/@zazuko/yasgui", ("build/yasgui.min.js", "build/yasgui.min.css", "package.json")),
+            # The comparison chart (compare.py): Vega, Vega-Lite and vega-embed as browser bundles, and
+            # vega-interpreter (an ES module) so that Vega needs no 'unsafe-eval'. All BSD-3-Clause.
+            "vega": ("node_modules", ("vega/build/vega.min.js", "vega-lite/build/vega-lite.min.js",
+                                      "vega-embed/build/vega-embed.min.js",
+                                      "vega-interpreter/build/vega-interpreter.js",
+                                      ("vega/package.json", "vega.package.json"),
+                                      ("vega-lite/package.json", "vega-lite.package.json"),
+                                      ("vega-embed/package.json", "vega-embed.package.json"),
+                                      ("vega-interpreter/package.json", "vega-interpreter.package.json"),
+                                      ("vega/LICENSE", "vega.LICENSE")))}
+# vega-interpreter imports three helpers from the bare module 'vega-util', which a browser cannot resolve without an
+# import map (an inline script, which the CSP forbids): the copy imports them from static/mrkg-vega-util.js, which
+# takes them from the vega bundle.
+REWRITES = {"vega/vega-interpreter.js": ("from 'vega-util';", "from '../../mrkg-vega-util.js';")}
+
+
+def _vendor_name(file) -> str:
+    return file[1] if isinstance(file, tuple) else Path(file).name
+
+
+def _vendor_source(file) -> str:
+    return file[0] if isinstance(file, tuple) else file
 
 
 def _environment_settings() -> dict:
@@ -240,7 +262,7 @@ def assets_command(force: bool) -> None:
     Without npm, prints a note and exits 0: the UI then is a plain HTML form.
     """
     lock = REPO_DIR / "package-lock.json"
-    targets = [VENDOR_DIR / name / Path(f).name for name, (_, files) in VENDORED.items() for f in files]
+    targets = [VENDOR_DIR / name / _vendor_name(f) for name, (_, files) in VENDORED.items() for f in files]
     if not force and not _stale(targets, [lock, REPO_DIR / "package.json"]):
         click.echo("mrkg assets: up to date")
         return
@@ -259,8 +281,16 @@ def assets_command(force: bool) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
         for file in files:
-            shutil.copy2(REPO_DIR / package / file, staging / Path(file).name)
-            os.utime(staging / Path(file).name)
+            copied = staging / _vendor_name(file)
+            shutil.copy2(REPO_DIR / package / _vendor_source(file), copied)
+            rewrite = REWRITES.get(f"{name}/{copied.name}")
+            if rewrite is not None:
+                text = copied.read_text(encoding="utf-8")
+                if rewrite[0] not in text:
+                    raise click.ClickException(f"{copied.name}: the import to rewrite ({rewrite[0]}) is not there; "
+                                               "check the vega-interpreter version pinned in package.json")
+                copied.write_text(text.replace(rewrite[0], rewrite[1]), encoding="utf-8")
+            os.utime(copied)
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)

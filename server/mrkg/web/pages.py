@@ -166,6 +166,19 @@ def _rdf(iri: str, fmt: Format, media_type: str) -> Response:
     return Response(answer.body, content_type=content_type(media_type, fmt), headers={"Vary": "Accept"})
 
 
+def _dispatch(kind: str, iri: str) -> Response:
+    """The researcher's views (views.py) for entities, claims, sources and conflicts; the plain page for the rest."""
+    from . import views
+
+    view = {"entity": views.entity_page, "claim": views.claim_page, "source": views.source_page,
+            "conflict": views.conflict_page}.get(kind)
+    if view is not None and "/" not in iri[len(BASE) + len(kind) + 1:]:
+        response = view(iri)
+        if response is not None:
+            return response
+    return _html(iri)
+
+
 @bp.get("/<any(" + ", ".join(KINDS) + "):kind>/<path:rest>")
 def page(kind: str, rest: str) -> Response:
     iri = _iri(f"{BASE}{kind}/{rest}")
@@ -177,9 +190,15 @@ def page(kind: str, rest: str) -> Response:
     if etag in request.if_none_match:
         return Response(status=304, headers={"ETag": f'"{etag}"', "Vary": "Accept"})
     try:
-        response = _html(iri) if picked[0] is HTML else _rdf(iri, *picked)
+        response = _dispatch(kind, iri) if picked[0] is HTML else _rdf(iri, *picked)
     except EngineError as exc:
         return text_response(exc.status, exc.message)
     if response.status_code == 200:
         response.headers["ETag"] = f'"{etag}"'
     return response
+
+
+# /compare (compare.py) rides on this blueprint, so that the app's list of blueprints stays as it is.
+from . import compare as _compare  # noqa: E402
+
+bp.register_blueprint(_compare.bp)
