@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Iterable
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, SKOS, XSD
+from rdflib.namespace import RDF, RDFS, SKOS
 
 from .facts import Claim, Entity, Facts, Value
 from .model import KINDS as MODEL_KINDS

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from ..engine import EngineError
 from ..namespaces import BASE
-from .app import PACKAGE_DIR, service
+from .service import PACKAGE_DIR, service
 from .evidence import (OTHER, SECTIONS, attach_conflicts, group_by_section, load_claims, local, mentioned, select,
                        values_clause)
 from .ops import text_response

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, request
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, parse
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from ..engine.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, content_type, describe_choices, prefers
 from ..engine.results import write_graph
-from ..namespaces import BASE, DATASET
+from ..namespaces import DATASET
 from .service import PREFIX_MAP, service
 from .voidgraph import DCT_LICENSE, DEFAULT_LICENSE, OWL_VERSION, RDF_TYPE, SD, VOID, XSD_INTEGER, _void_triples, void
 from .ops import text_response

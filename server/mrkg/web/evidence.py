@@ -12,7 +12,7 @@ from flask import g
 
 from ..engine import EngineError
 from ..engine.runner import Job
-from .app import PREFIX_MAP, service
+from .service import PREFIX_MAP, service
 
 MRKG = PREFIX_MAP["mrkg"]
 PROV = PREFIX_MAP["prov"]

@@ -13,7 +13,7 @@ from ..engine import EngineError
 from ..engine.formats import GRAPH_FORMATS, Format, by_name, content_type, describe_choices, negotiate
 from ..engine.runner import Job
 from ..namespaces import BASE
-from .service import PREFIX_MAP, service
+from .service import PREFIX_MAP, compact, service  # noqa: F401 (compact: re-exported)
 from .ops import text_response
 from .ui import local_href
 
@@ -58,13 +58,6 @@ def _labels(iris: set[str]) -> dict[str, str]:
     for row in rows:
         labels.setdefault(row["x"]["value"], row["label"]["value"])
     return labels
-
-
-def compact(iri: str) -> str:
-    for name, namespace in PREFIX_MAP.items():
-        if iri.startswith(namespace) and "/" not in iri[len(namespace):] and iri != namespace:
-            return f"{name}:{iri[len(namespace):]}"
-    return iri
 
 
 def _claims(iri: str) -> list[dict]:

@@ -301,6 +301,12 @@ def index_page(kind: str) -> Response:
         rows.sort(key=lambda r: r["label"].casefold())
 
     def html() -> str:
+        if kind == "conflict":  # filtered by kind and severity (?kind=PolarityConflict&severity=Contradiction)
+            from .views import conflict_index_data
+
+            data = conflict_index_data(request.args.get("kind", ""), request.args.get("severity", ""))
+            return render_template("conflict_index.html", svc=service(), data=data, name=data["name"],
+                                   href=local_href, formats=GRAPH_FORMATS)
         return render_template("listing.html", svc=service(), title=title, what=what, rows=rows, kind=kind,
                                formats=GRAPH_FORMATS)
 

@@ -26,6 +26,13 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 PREFIX_MAP: dict[str, str] = {name: str(ns) for name, ns in PREFIXES.items()}
 
 
+def compact(iri: str) -> str:
+    for name, namespace in PREFIX_MAP.items():
+        if iri.startswith(namespace) and "/" not in iri[len(namespace):] and iri != namespace:
+            return f"{name}:{iri[len(namespace):]}"
+    return iri
+
+
 @dataclass
 class Release:
     """What is being served: version and checksum (the ETag), and the folder of the dumps (if any)."""

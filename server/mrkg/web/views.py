@@ -10,7 +10,7 @@ from flask import Response, render_template, request
 from markupsafe import Markup, escape
 
 from ..namespaces import BASE
-from .app import service
+from .service import compact, service
 from .evidence import (MRKG, SECTIONS, OTHER, SECTION_TITLES, Claim, Value, attach_conflicts, group_by_section,
                        incomplete, labels_of, load_claims, load_conflicts, local, mentioned, select,
                        values_clause)
@@ -33,8 +33,6 @@ class Namer:
         self.labels = labels
 
     def __call__(self, iri: str) -> str:
-        from .pages import compact
-
         return self.labels.get(iri) or compact(iri)
 
     def add(self, iris: set[str]) -> None:
@@ -189,7 +187,6 @@ def entity_page(iri: str) -> Response | None:
 
 
 def _from_pages() -> dict:
-    from .pages import compact
     from ..engine.formats import GRAPH_FORMATS
 
     return {"compact": compact, "formats": GRAPH_FORMATS}
