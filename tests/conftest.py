@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -700,3 +701,33 @@ def stop_paused(process: subprocess.Popen, sig: int) -> tuple[int, str]:
             pass
     _, err = process.communicate(timeout=120)
     return process.returncode, err
+
+
+# --- Debian's headless Chromium (tests/test_browser.py, test_explorer_browser.py, test_pages_browser.py) ---------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def chromium_driver(tmp_path_factory: pytest.TempPathFactory, *, javascript: bool = True, window: str | None = None,
+                    performance_log: bool = False):
+    """A selenium driver of Debian's chromium with Debian's chromedriver (given explicitly, so selenium-manager never
+    downloads anything), headless, with its console kept ("browser" log) and, if asked, the network requests."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        require_tool("chromium", "chromedriver", package="chromium, chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+                     *([f"--window-size={window}"] if window else []),
+                     f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(argument)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", **({"performance": "ALL"} if performance_log else {})})
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    return driver

@@ -5,36 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import urllib.parse
 from pathlib import Path
 
 import pytest
-from conftest import in_ci, require_tool
+from conftest import chromium_driver, in_ci
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        require_tool("chromium", "chromedriver", package="chromium, chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                     f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})  # browser: the console
-    # The driver path is given explicitly, so selenium-manager never downloads anything.
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(tmp_path_factory, performance_log=True)  # performance: the requests, for "no CDN"
     yield driver
     driver.quit()
 

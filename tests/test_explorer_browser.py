@@ -6,39 +6,20 @@ links open the local pages; no console errors (the CSP holds: no inline script).
 from __future__ import annotations
 
 import os
-import shutil
 import urllib.parse
 
 import pytest
-from conftest import REPO, in_ci, require_tool, start_server, stop_server
+from conftest import REPO, chromium_driver, in_ci, start_server, stop_server
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 NEW_PAGES = ("/search?q=baclofen", "/entity/baclofn", "/entity/", "/source/", "/conflict/", "/graph/source/001",
              "/graph/asserted", "/dataset", "/dataset/source/001", "/shapes/ClaimShape", "/ontology", "/ontology/",
              "/void", "/sparql?format=html")
 
 
 def _driver(tmp_path_factory, *, javascript: bool):
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        require_tool("chromium", "chromedriver", package="chromium, chromium-driver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                     "--window-size=1280,900", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
-        options.add_argument(argument)
-    if not javascript:
-        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    return driver
+    return chromium_driver(tmp_path_factory, javascript=javascript, window="1280,900")
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import os
 import urllib.request
 
 import pytest
-from conftest import start_server, stop_server
-from test_browser import CHROMEDRIVER, CHROMIUM, _console_errors, _requested_urls, _wait, browser  # noqa: F401
+from conftest import chromium_driver, start_server, stop_server
+from test_browser import _console_errors, _requested_urls, _wait, browser  # noqa: F401 (browser: the fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -27,20 +27,7 @@ def server(build_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def no_js_browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-        pytest.skip("chromium / chromedriver not installed")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                     f"--user-data-dir={tmp_path_factory.mktemp('chromium-nojs')}"):
-        options.add_argument(argument)
-    options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
+    driver = chromium_driver(tmp_path_factory, javascript=False)
     yield driver
     driver.quit()
 
