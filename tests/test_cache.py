@@ -178,6 +178,8 @@ def test_new_build_version_misses(tmp_path, sources_dir, reference_tsv):
         before = first.get("/sparql", query_string=count)
         assert before.headers[CACHE_HEADER] == "miss"
         (facts / "sources" / "004.yaml").unlink()  # a copy: facts/ itself is never changed
+        (facts / "coverage" / "004.yaml").unlink()  # with the source go its triage and the conflict decisions
+        (facts / "conflicts.yaml").unlink()  # that name its claims (the build refuses stale ones)
         run_build(facts, REPO / "ontology", sources_dir, reference_tsv, out)
 
         again = first.get("/sparql", query_string=count)

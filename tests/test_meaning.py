@@ -6,6 +6,8 @@ Every test runs on small facts written into a temporary folder, never on the rea
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 import os
 import shutil
@@ -150,9 +152,10 @@ def load(root: Path, ontology: Path | None = None) -> Facts:
 
 
 def errors_of(root: Path, ontology: Path | None = None) -> str:
+    """The build's errors, each as file:line: message (the column after the line, where one is given, left out)."""
     with pytest.raises(BuildError) as info:
         load(root, ontology)
-    return str(info.value)
+    return re.sub(r"(\.yaml:\d+):\d+:", r"\1:", str(info.value))
 
 
 def line_of(root: Path, needle: str, after: str = "") -> int:

@@ -83,7 +83,7 @@ class Page(HTMLParser):
         self._pre = False
         self._depth = 0
         self.stylesheets: list[str] = []
-        self.scripts = 0
+        self.scripts: list[str | None] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -92,7 +92,7 @@ class Page(HTMLParser):
         if tag == "link" and a.get("rel") == "stylesheet":
             self.stylesheets.append(a["href"])
         if tag == "script":
-            self.scripts += 1
+            self.scripts.append(a.get("src"))
         if tag == "article" and "term" in a.get("class", ""):
             self._term = {"text": "", "hrefs": [], "run": None, "query": "", "iri_href": None}
             self.terms[a["id"]] = self._term
@@ -219,7 +219,8 @@ def test_term_pages_and_reference_link_each_other(server, page: Page):
     assert '<a id="in-reference" href="./#hasAdverseEffect">' in body
     status, body, _ = _get(server.url + "/")
     assert 'href="/ontology/"' in body  # the site's navigation
-    assert page.stylesheets == ["../static/mrkg.css"] and page.scripts == 0
+    # Same-origin files only, and no inline script (the CSP): the site's stylesheet and its search box's script.
+    assert page.stylesheets == ["../static/mrkg.css"] and page.scripts == ["../static/mrkg-search.js"]
     assert _get(server.url + "/static/mrkg.css")[0] == 200
 
 

@@ -286,5 +286,5 @@ def test_mrkg_validate_in_context_accepts_a_link_to_another_file_and_refuses_a_c
     assert "Violation" not in ok.stdout
     bad = validate(cyclic)
     assert bad.returncode == 1
-    assert "entity 'gaba-b-receptor': broader forms a cycle: gaba-b-receptor -> gaba-receptor -> gaba-b-receptor" \
+    assert "entity gaba-b-receptor: broader forms a cycle: gaba-b-receptor -> gaba-receptor -> gaba-b-receptor" \
         in bad.stdout + bad.stderr

@@ -264,15 +264,30 @@ class _Generator:
                 q(*plain, G_ASSERTED)
         self.claims += 1
         return {"iri": node_iri, "id": cid, "kind": kind, "subject": subject, "object": obj, "negated": negated,
-                "frequency": frequency}
+                "frequency": frequency, "predicate": predicate}
 
     def conflict(self, w: _Writer, kind: str, a: dict, b: dict, explanation: str) -> None:
-        names = {"polarity": "PolarityConflict", "numeric": "NumericConflict"}
+        names = {"polarity": "PolarityConflict", "numeric": "ValueConflict"}
         node = _iri(f"{BASE}conflict/{kind}--{a['id']}--{b['id']}")
         q = w.quad
         q(node, RDF_TYPE, _iri(M + "Conflict"), G_CONFLICTS)
         q(node, _iri(M + "conflictKind"), _iri(M + names[kind]), G_CONFLICTS)
         q(node, LABEL, _lit(f"{kind} conflict: {explanation}"), G_CONFLICTS)
+        # The conflict model of the real build (ontology/conflicts.ttl): severity, status, topic, two sides.
+        q(node, _iri(M + "conflictSeverity"), _iri(M + ("Contradiction" if kind == "polarity" else "SubstantiveDifference")),
+          G_CONFLICTS)
+        q(node, _iri(M + "curationStatus"), _iri(M + "Proposed"), G_CONFLICTS)
+        q(node, _iri(M + "explanation"), _lit(f"{kind} conflict: {explanation}"), G_CONFLICTS)
+        q(node, _iri(M + "topicSubject"), _iri(ENT + a["subject"]), G_CONFLICTS)
+        q(node, _iri(M + "topicPredicate"), _iri(M + a["predicate"]), G_CONFLICTS)
+        if a["object"]:
+            q(node, _iri(M + "topicObject"), _iri(ENT + a["object"]), G_CONFLICTS)
+        for n, claim in enumerate((a, b), 1):
+            side = _iri(f"{BASE}conflict/{kind}--{a['id']}--{b['id']}/side/{n}")
+            q(node, _iri(M + "side"), side, G_CONFLICTS)
+            q(side, RDF_TYPE, _iri(M + "ConflictSide"), G_CONFLICTS)
+            q(side, _iri(M + "position"), _lit(f"source {claim['id'][:3]}"), G_CONFLICTS)
+            q(side, _iri(M + "sideClaim"), _iri(claim["iri"]), G_CONFLICTS)
         q(node, _iri(M + "conflictingClaim"), _iri(a["iri"]), G_CONFLICTS)
         q(node, _iri(M + "conflictingClaim"), _iri(b["iri"]), G_CONFLICTS)
         q(_iri(a["iri"]), _iri(M + "conflictsWith"), _iri(b["iri"]), G_CONFLICTS)
@@ -482,6 +497,9 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
     from .yamlfile import load_yaml_file
 
     real = checked_facts(facts_dir, sources_dir, None)
+    # The copies carry no curators' conflict decisions (facts/conflicts.yaml is not copied: its ids name the real
+    # entities), so every copy, the real one too, holds the detector's proposals: estimate with those.
+    real.decisions = None
     dataset, _ = assemble(real, sources_dir, ontology_dir)
     counts = graph_counts(dataset)
     fixed = counts.get(str(GRAPH_ONTOLOGY), 0) + counts.get(str(GRAPH_MAPPINGS), 0) + counts.get(str(GRAPH_AGENTS), 0)

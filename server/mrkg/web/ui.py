@@ -7,9 +7,10 @@ import json
 import re
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from ..engine import EngineError
+from ..engine.formats import GRAPH_FORMATS, negotiate, prefers
 from ..engine.runner import Job
 from .service import PACKAGE_DIR, PREFIX_MAP, service
 
@@ -96,6 +97,13 @@ def run_for_page(query: str) -> dict:
 
 @bp.get("/")
 def index() -> Response:
+    accept = request.headers.get("Accept")
+    if not request.args and accept and not prefers(accept, "text/html", GRAPH_FORMATS) \
+            and "*/*" not in accept and negotiate(accept, GRAPH_FORMATS) is not None:
+        # https://w3id.org/mrkg/ is the dataset's landing page: an RDF client gets the dataset's description.
+        response = redirect(url_for("describe.void_description"), 303)
+        response.headers["Vary"] = "Accept"
+        return response
     svc = service()
     examples = load_examples(svc.queries_dir)
     query = request.args.get("query")
