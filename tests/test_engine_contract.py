@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
 from conftest import BULK_GRAPH, BULK_SIZE, ENDPOINT_DATA
@@ -355,7 +356,11 @@ def test_pool_close_stops_every_process(tmp_path):
                       size=2).start()
     assert pool.run(Job("ASK {}")).status == 200
     zygote = pool.zygote_pid
-    workers = _children(zygote)
+    deadline = time.monotonic() + 60  # the zygote forks its workers one after the other: on a loaded machine the
+    workers = _children(zygote)       # second may come a moment after the first answer
+    while len(workers) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        workers = _children(zygote)
     assert len(workers) == 2
     handles = [os.pidfd_open(pid) for pid in (zygote, *workers)]  # held, so no pid can be reused meanwhile
     try:
