@@ -208,15 +208,22 @@ CSV_FIELDS = ("drug", "drug_label", "effect", "effect_label", "source", "source_
               "kind", "low", "high", "band", "band_label")
 
 
-@bp.get("/compare/chart.csv")
-def chart_csv() -> Response:
+def _chart() -> tuple[list[str], list[dict] | Response]:
+    """The drugs asked for and the chart's rows, or the response that refuses the request (bad ids, engine error)."""
     try:
         ids, problem = _parse()
         if problem is not None:
-            return problem
-        rows = chart_rows([ENTITY + i for i in ids], Namer({}))
+            return [], problem
+        return ids, chart_rows([ENTITY + i for i in ids], Namer({}))
     except EngineError as exc:
-        return text_response(exc.status, exc.message)
+        return [], text_response(exc.status, exc.message)
+
+
+@bp.get("/compare/chart.csv")
+def chart_csv() -> Response:
+    ids, rows = _chart()
+    if isinstance(rows, Response):
+        return rows
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
@@ -271,11 +278,7 @@ def vega_lite_spec(rows: list[dict]) -> dict:
 
 @bp.get("/compare/chart.json")
 def chart_json() -> Response:
-    try:
-        ids, problem = _parse()
-        if problem is not None:
-            return problem
-        rows = chart_rows([ENTITY + i for i in ids], Namer({}))
-    except EngineError as exc:
-        return text_response(exc.status, exc.message)
+    _, rows = _chart()
+    if isinstance(rows, Response):
+        return rows
     return Response(json.dumps(vega_lite_spec(rows), ensure_ascii=False), mimetype="application/json")

@@ -184,6 +184,12 @@ def section_of(predicate: str, group: str) -> str:
     return OTHER[0]
 
 
+# Claim properties whose one value is kept as it is, under the attribute named here.
+CLAIM_FIELDS = {MRKG + "polarity": "polarity", MRKG + "certainty": "certainty", MRKG + "hedgeCue": "hedge_cue",
+                MRKG + "quote": "quote", MRKG + "subjectText": "subject_text", MRKG + "objectText": "object_text",
+                PROV + "wasDerivedFrom": "source", RDFS_LABEL: "label"}
+
+
 def load_claims(pattern: str) -> list[Claim]:
     """Every claim ``?claim`` that ``pattern`` (a SPARQL group pattern binding ?claim) finds, with all its properties
     and, one level down, the properties of its value nodes (IRIs under the claim's own, such as claim:X/frequency)."""
@@ -247,22 +253,8 @@ def load_claims(pattern: str) -> list[Claim]:
             claim.obj_is_iri = o["type"] == "uri" and not is_value
             if is_value:
                 claim.obj_value = values.setdefault(o["value"], Value(o["value"]))
-        elif p == MRKG + "polarity":
-            claim.polarity = o["value"]
-        elif p == MRKG + "certainty":
-            claim.certainty = o["value"]
-        elif p == MRKG + "hedgeCue":
-            claim.hedge_cue = o["value"]
-        elif p == MRKG + "quote":
-            claim.quote = o["value"]
-        elif p == MRKG + "subjectText":
-            claim.subject_text = o["value"]
-        elif p == MRKG + "objectText":
-            claim.object_text = o["value"]
-        elif p == PROV + "wasDerivedFrom":
-            claim.source = o["value"]
-        elif p == RDFS_LABEL:
-            claim.label = o["value"]
+        elif p in CLAIM_FIELDS:
+            setattr(claim, CLAIM_FIELDS[p], o["value"])
         elif p == RDF_TYPE:
             if o["value"] != MRKG + "Claim":
                 claim.kinds.add(o["value"])
