@@ -83,6 +83,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("worker_memory_mb", 2048, "Memory a process evaluating queries (a query worker, or an HTTP worker with the "
             "inline executor) may add to the loaded store before it is stopped (503); 0 = no limit.", int),
     Setting("access_log", True, "Write one JSON line per request to stderr.", _bool),
+    Setting("lean_sparql", True, "Answer /sparql's commonest request (a form POST whose only field is `query`) "
+            "without Flask's request machinery (web/lean.py): the same answer, headers and log line, sooner; false "
+            "sends every request through the Flask route.", _bool),
 )
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -154,6 +154,10 @@ def create_app(config: dict | None = None, *, store=None, replaced: dict | None 
         grace = max(values["header_timeout"], values["body_timeout"], values["keepalive_timeout"]) + 1
         watchdog = Watchdog(memory_mb=values["worker_memory_mb"], grace=grace)
     cache = ResultCache(values["cache_bytes"]) if values["cache_bytes"] > 0 else None
-    app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache)
+    svc = app.extensions["mrkg"] = Service(values, backend, runner, release, graphs, queries_dir, pool, watchdog, cache)
+    if values["lean_sparql"]:
+        from . import lean
+
+        lean.init_app(app, svc)
     return app
 

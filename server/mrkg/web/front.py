@@ -23,6 +23,7 @@ it) and crosses between threads three times per request; only its WSGI environ b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import re
@@ -43,6 +44,7 @@ MAX_HEAD_BYTES = 65536  # bytes of request line and header fields together: more
 LATE_ANSWER_WAIT = 5.0  # seconds another thread waits for the loop to have written a late answer
 LINGER = 2.0  # seconds a connection the server closes goes on reading (and dropping) what the client still sends
 _HEAD_END = re.compile(rb"\n\r?\n")
+BODY_IN = "mrkg.body_in"  # scope key: the whole request body had arrived when the head was parsed
 
 Message = dict[str, Any]
 
@@ -188,6 +190,7 @@ class Protocol(HttpToolsProtocol):
             self._head_arrived()
         if cycle is not None and not cycle.more_body and not cycle.response_complete and self.flow is not None:
             self.flow.pause_reading()  # read whole, not answered yet: pipelined bytes wait in the kernel
+            cycle.scope[BODY_IN] = True  # the body is in memory already: Front reads it with no deadline to arm
 
     def _head_too_late(self) -> None:
         self._head_timer = None
@@ -501,8 +504,10 @@ class Front:
             return None
         chunks: list[bytes] = []
         size = 0
+        # A body that came with its head (nearly every one) is read whole already: no deadline to arm and cancel.
+        deadline = contextlib.nullcontext() if scope.get(BODY_IN) else asyncio.timeout(self.body_timeout)
         try:
-            async with asyncio.timeout(self.body_timeout):
+            async with deadline:
                 while True:
                     message = await receive()
                     if message["type"] == "http.disconnect":

@@ -67,8 +67,11 @@ class Service:
     def executor(self) -> str:
         return "pool" if self.pool is not None else "inline"
 
-    def run(self, job: Job) -> Answer:
+    def run(self, job: Job, *, environ: dict | None = None, log_extra: dict | None = None) -> Answer:
         """The answer to ``job``: from the result cache, else evaluated by the executor under the time limit.
+
+        ``environ`` and ``log_extra``: the WSGI request and its access-log fields, when the caller is not inside
+        Flask (the lean /sparql path, web/lean.py); else Flask's current request and ``g.log_extra``.
 
         The guard runs first (its verdict is cached per query text): the result cache is keyed on the canonical
         text it renders, the text the engine evaluates. The inline executor needs to answer the client itself at
@@ -77,7 +80,10 @@ class Service:
         """
         if self.pool is not None:  # the worker gets the canonical text (it checks it again: it reads back the same)
             return self._checked_and_cached(job, lambda query: self.pool.run(replace(job, query=query.text)))
-        answer_late = late_answerer(self)
+        if environ is None:
+            answer_late = late_answerer(self)
+        else:
+            answer_late = late_answerer_for(self, environ, {} if log_extra is None else log_extra)
         if answer_late is None:
             raise EngineError(500, "The inline query executor needs `mrkg serve` (its event-loop front); under "
                                    "another server set executor=pool.")
@@ -109,12 +115,16 @@ def late_answerer(svc: "Service") -> LateAnswer | None:
     """A function answering the current request's client at once, for the watchdog to call at the deadline while
     the request's thread is still inside the engine: the worker's event loop writes the whole response and closes
     that connection (web/front.py). None when the server is not `mrkg serve`'s front."""
-    environ = request.environ
-    exchange = environ.get("asgi.scope", {}).get("mrkg.exchange")
+    return late_answerer_for(svc, request.environ, g.get("log_extra", {}))
+
+
+def late_answerer_for(svc: "Service", environ: dict, extra: dict) -> LateAnswer | None:
+    """``late_answerer`` for the WSGI request ``environ``, whose access-log fields are ``extra``."""
+    scope = environ.get("asgi.scope")
+    exchange = scope.get("mrkg.exchange") if scope is not None else None
     if exchange is None:
         return None
     started = time.perf_counter()
-    extra = g.get("log_extra", {})
 
     def answer(status: int, message: str) -> None:
         try:

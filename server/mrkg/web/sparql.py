@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 
+from typing import Callable
+
 from flask import Blueprint, Response, g, request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
+from werkzeug.wrappers import Request
 
 from ..engine import EngineError
 from ..engine.runner import Job
@@ -19,6 +22,7 @@ READ_ONLY = ("This endpoint is read-only: SPARQL Update is not accepted (no upda
              "no application/sparql-update body).")
 ABSOLUTE_IRI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*")
 QUERY_TYPES = "application/x-www-form-urlencoded or application/sparql-query"
+TEXT_PLAIN = "text/plain; charset=utf-8"
 
 
 class ProtocolError(Exception):
@@ -81,45 +85,69 @@ def _graph_list(params: MultiDict, name: str) -> list[str] | None:
 _BASES: dict[tuple, str] = {}
 
 
-def base_iri() -> str:
+def base_iri(environ: dict | None = None) -> str:
     """The request URL without its query string: the base IRI of the query (werkzeug's ``base_url``, memoised,
-    since it costs tens of microseconds a request and is the same for nearly every request)."""
-    env = request.environ
+    since it costs tens of microseconds a request and is the same for nearly every request). ``environ``: a WSGI
+    request outside Flask (web/lean.py); else Flask's current one."""
+    env = request.environ if environ is None else environ
     key = (env.get("wsgi.url_scheme"), env.get("HTTP_HOST"), env.get("SERVER_NAME"), env.get("SERVER_PORT"),
            env.get("SCRIPT_NAME"), env.get("PATH_INFO"))
     base = _BASES.get(key)
     if base is None:
         if len(_BASES) >= 64:  # Host headers are the client's: never let them grow this without bound
             _BASES.clear()
-        base = _BASES[key] = request.base_url
+        base = _BASES[key] = request.base_url if environ is None else Request(environ).base_url
     return base
 
 
-def variant_tag(*parts: object) -> str:
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"{service().release.etag[:16]}-{digest}"
+Headers = list[tuple[str, str]]
+NOT_MODIFIED = 304
 
 
-def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Response:
-    svc = service()
-    req = _request()
+_TAGS: dict[tuple, tuple[str, str]] = {}
+
+
+def _tags(release: str, text: str, default_graphs: list[str] | None, named_graphs: list[str] | None,
+          accept: str | None, fmt: str | None, base: str) -> tuple[str, str]:
+    """The variant's ETag (the release, then a digest of everything the answer depends on) and the query's digest
+    for the access log; memoised for requests without protocol graphs (nearly all), as clients repeat themselves."""
+    key = (release, text, accept, fmt, base) if default_graphs is None and named_graphs is None else None
+    tags = _TAGS.get(key) if key is not None else None
+    if tags is None:
+        encoded = text.encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(b"\x1f".join((encoded, *(str(part).encode("utf-8", "surrogatepass") for part in (
+            default_graphs, named_graphs, accept, fmt, base))))).hexdigest()[:16]
+        tags = f"{release[:16]}-{digest}", hashlib.sha256(encoded).hexdigest()[:12]
+        if key is not None:
+            if len(_TAGS) >= 256:  # the texts and headers are the clients': never let the memo grow without bound
+                _TAGS.clear()
+            _TAGS[key] = tags
+    return tags
+
+
+def protocol_answer(svc, text: str, *, default_graphs: list[str] | None, named_graphs: list[str] | None,
+                    fmt: str | None, accept: str | None, base: str, log_extra: dict,
+                    not_modified: Callable[[str], bool] | None = None,
+                    environ: dict | None = None) -> tuple[int, Headers, bytes]:
+    """The answer to one protocol query, once its parameters are read: (status, headers, body). Every header the
+    route sets, in its order, Content-Type included; not Content-Length, nor what every response gets (ops.finish).
+    Both the Flask route and the lean path (web/lean.py) answer through this one function.
+
+    ``log_extra`` gets the access log's fields (query_sha, rows, truncated); ``not_modified(etag)``: whether the
+    client has that variant already (GET with If-None-Match); ``environ``: the WSGI request when outside Flask."""
     limit = svc.settings["max_query_chars"]
     if len(text) > limit:
         raise ProtocolError(400, f"Query too long: {len(text)} characters, at most {limit} accepted.")
-    default_graphs = _graph_list(params, "default-graph-uri")
-    named_graphs = _graph_list(params, "named-graph-uri")
-    fmt = params.get("format")
-    base = base_iri()
-    etag = variant_tag(text, default_graphs, named_graphs, accept, fmt, base)
-    log_extra = g.log_extra = {"query_sha": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]}
-    if req.method == "GET" and etag in req.if_none_match:
-        return Response(status=304, headers={"ETag": f'"{etag}"', "Vary": "Accept"})
+    etag, log_extra["query_sha"] = _tags(svc.release.etag, text, default_graphs, named_graphs, accept, fmt, base)
+    if not_modified is not None and not_modified(etag):
+        return NOT_MODIFIED, [("ETag", f'"{etag}"'), ("Vary", "Accept")], b""
     try:
-        answer = svc.run(Job(text, base, accept, fmt, default_graphs, named_graphs))
+        answer = svc.run(Job(text, base, accept, fmt, default_graphs, named_graphs), environ=environ,
+                         log_extra=log_extra)
     except EngineError as exc:
-        response = text_response(exc.status, exc.message, {"Retry-After": "1"} if exc.status == 503 else None)
-        response.headers["Vary"] = "Accept"
-        return response
+        headers = [("Retry-After", "1")] if exc.status == 503 else []
+        headers += [("Content-Type", TEXT_PLAIN), ("Vary", "Accept")]
+        return exc.status, headers, (exc.message.rstrip("\n") + "\n").encode("utf-8")
     headers = [*answer.headers.items(), ("Vary", "Accept")]  # answer.headers: e.g. MRKG-Cache: hit / miss
     log_extra["rows"] = answer.rows
     log_extra["truncated"] = answer.truncated
@@ -129,7 +157,22 @@ def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Respons
             headers.append(("MRKG-Rows", str(answer.rows)))
         if answer.truncated:
             headers += [("MRKG-Truncated", "true"), ("MRKG-Row-Limit", str(svc.settings["max_rows"]))]
-    return Response(answer.body, status=answer.status, headers=headers, content_type=answer.content_type)
+    headers.append(("Content-Type", answer.content_type))
+    return answer.status, headers, answer.body
+
+
+def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Response:
+    req = _request()
+    default_graphs = _graph_list(params, "default-graph-uri")
+    named_graphs = _graph_list(params, "named-graph-uri")
+    log_extra = g.log_extra = {}
+    status, headers, body = protocol_answer(
+        service(), text, default_graphs=default_graphs, named_graphs=named_graphs, fmt=params.get("format"),
+        accept=accept, base=base_iri(), log_extra=log_extra,
+        not_modified=(lambda etag: etag in req.if_none_match) if req.method == "GET" else None)
+    if status == NOT_MODIFIED:
+        return Response(status=304, headers=headers)
+    return Response(body, status=status, headers=headers)
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
