@@ -4,7 +4,7 @@
 
 The real app (``create_app`` on the build, result cache off, access log off, inline executor) and the real front
 (web/front.py's ``Front``, on an asyncio loop with its thread pool, as in a gunicorn worker; only the socket and
-httptools' parsing are left out). Each stage is timed on its own, in a loop (median of ``--rounds`` rounds of
+httptools' parsing are left out). Each stage is timed on its own, in a loop (the least of ``--rounds`` rounds of
 ``--repeat`` calls), with the request the bench sends: the query POSTed as a form, Accept
 application/sparql-results+json. Then the whole request, through the front and a thread, on both paths: the
 Flask route (``/sparql`` as Flask serves it) and the lean path (``web/lean.py``, what ``/sparql`` takes for the
@@ -19,7 +19,6 @@ import asyncio
 import io
 import json
 import os
-import statistics
 import sys
 import time
 import urllib.parse
@@ -30,14 +29,15 @@ ACCEPT = "application/sparql-results+json"
 
 
 def _timer(fn, repeat: int, rounds: int) -> float:
-    """Median over ``rounds`` of the mean time of one call of ``fn`` (microseconds)."""
+    """The least of ``rounds`` rounds' mean time of one call of ``fn`` (microseconds): on a shared machine the
+    least disturbed round is the closest to the cost itself."""
     results = []
     for _ in range(rounds):
         start = time.perf_counter_ns()
         for _ in range(repeat):
             fn()
         results.append((time.perf_counter_ns() - start) / repeat / 1000)
-    return statistics.median(results)
+    return min(results)
 
 
 def _scope(path: str, body: bytes, accept: str) -> dict:
@@ -48,7 +48,7 @@ def _scope(path: str, body: bytes, accept: str) -> dict:
             "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000)}
 
 
-def profile(query_path: Path, repeat: int, rounds: int) -> dict:
+def profile(query_path: Path, repeat: int, rounds: int, cprofile: bool = False) -> dict:
     os.environ.setdefault("MRKG_BUILD_DIR", str(REPO / "build"))
     from a2wsgi.wsgi import build_environ
     from flask import Flask
@@ -61,11 +61,12 @@ def profile(query_path: Path, repeat: int, rounds: int) -> dict:
     from mrkg.web.app import create_app
     from mrkg.web.ops import check_utf8_parameters
 
-    text = "\n".join(line for line in query_path.read_text(encoding="utf-8").splitlines()
-                     if not line.startswith("# ")) + "\n"
+    text = query_path.read_text(encoding="utf-8")  # the whole file, as the bench sends it
     body = urllib.parse.urlencode({"query": text}).encode()
     app = create_app({"cache_bytes": 0, "access_log": False, "executor": "inline"})
     svc = app.extensions["mrkg"]
+    has_lean = hasattr(app.wsgi_app, "enabled")  # False: a checkout from before the lean path (--before)
+    BODY_IN = getattr(front_module, "BODY_IN", "mrkg.body_in")
     hello = Flask("hello")
     hello.add_url_rule("/", "hello", lambda: "Hello, World!")
 
@@ -88,7 +89,8 @@ def profile(query_path: Path, repeat: int, rounds: int) -> dict:
                 sent.append(message)
 
             scope = _scope(path, data, ACCEPT)
-            if lean is not None:
+            scope[BODY_IN] = True  # as the protocol marks a request whose body came with its head (web/front.py)
+            if lean is not None and has_lean:
                 app.wsgi_app.enabled = lean  # False: the Flask route (web/lean.py)
             await front(scope, front_module._replay(data), send)
             return sent
@@ -157,10 +159,16 @@ def profile(query_path: Path, repeat: int, rounds: int) -> dict:
     stages["engine: Runner.run (choose, evaluate, writer)"] = t(lambda: svc.runner.run(job, guarded))
 
     # --- the lean path's own stages, and each path's whole WSGI call (in this thread) ----------------------------
-    from urllib.parse import unquote_plus
+    from urllib.parse import unquote_to_bytes
 
-    stages["lean: form decoding (ASCII checks, unquote_plus)"] = t(
-        lambda: (body.isascii(), b"&" in body, unquote_plus(body[6:].decode("ascii"))))
+    from mrkg.web.ops import _HIGH_ESCAPE
+
+    if has_lean:
+        stages["lean: form decoding, first time (checks, unquote_to_bytes)"] = t(
+            lambda: (body.isascii(), b"&" in body, _HIGH_ESCAPE.search(body),
+                     unquote_to_bytes(body[6:].replace(b"+", b" ")).decode("ascii")))
+        memo = {body: text}
+        stages["lean: form decoding, body seen before (memo)"] = t(lambda: memo.get(body))
 
     class _Late:
         def answer_late(self, status, message, extra=()):
@@ -170,7 +178,8 @@ def profile(query_path: Path, repeat: int, rounds: int) -> dict:
 
     def wsgi_call(enabled: bool):
         def call():
-            app.wsgi_app.enabled = enabled
+            if has_lean:
+                app.wsgi_app.enabled = enabled
             env = dict(environ, **{"wsgi.input": io.BytesIO(body)})
             env["asgi.scope"] = {"mrkg.exchange": late}  # the inline executor answers late through it
             front_module._call_wsgi(app, env)
@@ -179,7 +188,8 @@ def profile(query_path: Path, repeat: int, rounds: int) -> dict:
     hello_environ = build_environ(dict(_scope("/", b"", ACCEPT), method="GET"), io.BytesIO(b""))
     stages["wsgi: Flask hello-world app"] = t(lambda: front_module._call_wsgi(hello, dict(hello_environ)))
     stages["wsgi: /sparql, Flask route"] = t(wsgi_call(False))
-    stages["wsgi: /sparql, lean path"] = t(wsgi_call(True))
+    if has_lean:
+        stages["wsgi: /sparql, lean path"] = t(wsgi_call(True))
 
     # --- whole requests ----------------------------------------------------------------------------------
     whole = {
@@ -187,13 +197,32 @@ def profile(query_path: Path, repeat: int, rounds: int) -> dict:
         "whole: /sparql, Flask route (front + thread + app)": run_loop(fronts["mrkg"], "/sparql", body, lean=False),
         "whole: /sparql, lean path (front + thread + app)": run_loop(fronts["mrkg"], "/sparql", body, lean=True),
     }
+    if not has_lean:
+        del whole["whole: /sparql, lean path (front + thread + app)"]
     for name, fn in whole.items():
         stages[name] = t(fn)
+    hotspots = {}
+    if cprofile:  # where the whole request's time goes, function by function (own time, this thread only)
+        import cProfile
+        import pstats
+
+        for name, fn in zip(("hello", "flask", "lean"), whole.values()):
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(repeat):
+                fn()
+            profiler.disable()
+            stats = pstats.Stats(profiler).sort_stats("tottime")
+            top = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:15]
+            hotspots[name] = [{"function": f"{Path(file).name}:{line}({func})", "calls_per_request": nc / repeat,
+                               "own_us_per_request": round(tt / repeat * 1e6, 2)}
+                              for (file, line, func), (cc, nc, tt, ct, _) in top]
     for front in fronts.values():
         front._executor.shutdown()
     loop.close()
     return {"query": query_path.name, "answer": answer_body.decode(), "repeat": repeat, "rounds": rounds,
-            "python": sys.version.split()[0], "stages_us": {k: round(v, 1) for k, v in stages.items()}}
+            "python": sys.version.split()[0], "stages_us": {k: round(v, 1) for k, v in stages.items()},
+            "hotspots": hotspots}
 
 
 def main() -> None:
@@ -201,13 +230,22 @@ def main() -> None:
     parser.add_argument("--query", type=Path, default=REPO / "benchmarks" / "queries" / "tiny-ask.rq")
     parser.add_argument("--repeat", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cprofile", action="store_true", help="also list each whole request's hot functions")
+    parser.add_argument("--before", type=Path, metavar="SERVER_DIR",
+                        help="profile the server/ folder of another checkout (e.g. from before the lean path)")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
-    result = profile(args.query, args.repeat, args.rounds)
+    if args.before:
+        sys.path.insert(0, str(args.before.resolve()))
+    result = profile(args.query, args.repeat, args.rounds, args.cprofile)
     width = max(map(len, result["stages_us"]))
     print(f"{'stage':<{width}}  us/request")
     for name, value in result["stages_us"].items():
         print(f"{name:<{width}}  {value:10.1f}")
+    for name, rows in result["hotspots"].items():
+        print(f"\n{name}: own time per request (cProfile, the loop's thread; the app's thread is not profiled)")
+        for row in rows:
+            print(f"  {row['own_us_per_request']:8.2f} us  {row['calls_per_request']:5.1f}x  {row['function']}")
     if args.out:
         tmp = args.out.with_suffix(args.out.suffix + ".tmp")
         tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

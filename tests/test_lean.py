@@ -214,11 +214,14 @@ def test_live_watchdog_answers_a_late_query_on_the_lean_path(live_pair, lean_app
     answer_headers = {k.lower(): v for k, v in answer_headers}
     assert answer_headers["retry-after"] == "1" and answer_headers["connection"] == "close"
     assert answer_headers["vary"] == "Accept"
-    log = server.log.read_text()
-    assert '"by":"watchdog"' in log and '"status":503' in log
     import json
+    import time
 
-    late = [json.loads(line) for line in log.splitlines() if '"by":"watchdog"' in line]
+    waited_until = time.monotonic() + 30  # the watchdog logs once the loop has written the answer: a moment later
+    while '"by":"watchdog"' not in server.log.read_text() and time.monotonic() < waited_until:
+        time.sleep(0.1)
+    late = [json.loads(line) for line in server.log.read_text().splitlines() if '"by":"watchdog"' in line]
+    assert late and late[-1]["status"] == 503
     assert late and late[-1]["method"] == "POST" and late[-1]["path"] == "/sparql" and "query_sha" in late[-1]
     status, _, answer = _raw_post(server.url, form(query=ASK), headers)  # the replacement worker answers
     assert status == 200 and b'"boolean":true' in answer
