@@ -74,3 +74,20 @@ def test_verdict_cache_parses_once_and_keeps_refusals(monkeypatch):
     assert calls[-1] == "ASK { ?s ?p ?o }" and len(calls) == 4
     cache.check("ASK { ?s ?p ?o }", "http://elsewhere/")  # the base is part of the key
     assert len(calls) == 5
+
+
+def test_verdict_cache_refusal_is_the_same_every_time_and_holds_no_frames():
+    """A memoised refusal is raised afresh: the same status and message, and a traceback of this raise only (raising
+    the memoised exception again would chain each raise's frames onto it, a leak that grows with every request)."""
+    cache = GuardCache(LIMITS, {})
+    query = "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"
+    seen = []
+    for _ in range(5):
+        with pytest.raises(QueryError) as info:
+            cache.check(query, None)
+        frames, tb = 0, info.value.__traceback__
+        while tb is not None:
+            frames, tb = frames + 1, tb.tb_next
+        seen.append((type(info.value), info.value.status, info.value.message, frames))
+    assert seen[0][1] == 403 and "SERVICE" in seen[0][2]
+    assert len(set(seen[1:])) == 1 and seen[1] == seen[-1]  # no traceback grows with the hits

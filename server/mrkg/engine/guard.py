@@ -265,5 +265,7 @@ class GuardCache:
                 if len(self._entries) > self.size:
                     self._entries.popitem(last=False)
         if isinstance(entry, QueryError):
-            raise entry
+            # A fresh exception each time: raising the memoised one again would chain this raise's frames onto its
+            # traceback, which would grow (holding every request's frames) with each refusal of the same text.
+            raise type(entry)(entry.status, entry.message)
         return entry
