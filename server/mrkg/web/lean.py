@@ -38,8 +38,14 @@ MEMO_SIZE = 256  # form bodies whose decoded text is kept
 LEAN_BODY_BYTES = 65536  # longer bodies go to Flask (its form size limit, MAX_FORM_MEMORY_SIZE, is larger)
 
 
+_STATUS_LINES: dict[int, str] = {}
+
+
 def _status_line(status: int) -> str:
-    return f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}"  # werkzeug's spelling
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = _STATUS_LINES[status] = f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN').upper()}"  # werkzeug's
+    return line
 
 
 class LeanSparql:
