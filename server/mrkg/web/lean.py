@@ -34,7 +34,8 @@ FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "application/x-www-
                         "application/x-www-form-urlencoded; charset=UTF-8",
                         "application/x-www-form-urlencoded;charset=utf-8",
                         "application/x-www-form-urlencoded;charset=UTF-8"})
-MEMO_SIZE = 256  # form bodies whose decoded text is kept
+MEMO_SIZE = 256  # form bodies whose decoded text is kept...
+MEMO_BODY_BYTES = 8192  # ...if they are at most this long (at most 2 MiB in all)
 LEAN_BODY_BYTES = 65536  # longer bodies go to Flask (its form size limit, MAX_FORM_MEMORY_SIZE, is larger)
 
 
@@ -88,24 +89,31 @@ class LeanSparql:
                     or _HIGH_ESCAPE.search(raw)):
                 environ["wsgi.input"] = io.BytesIO(raw)  # for Flask, which reads it again
                 return self.app(environ, start_response)
-            if len(self._texts) >= MEMO_SIZE:  # bodies are the client's: never let the memo grow without bound
-                self._texts.clear()
-            text = self._texts[raw] = unquote_to_bytes(raw[6:].replace(b"+", b" ")).decode("ascii")
+            text = unquote_to_bytes(raw[6:].replace(b"+", b" ")).decode("ascii")
+            if len(raw) <= MEMO_BODY_BYTES:  # bodies are the client's: the memo is bounded in entries and size
+                if len(self._texts) >= MEMO_SIZE:
+                    self._texts.clear()
+                self._texts[raw] = text
         svc = self.svc
         if len(text) > svc.settings["max_query_chars"]:
             environ["wsgi.input"] = io.BytesIO(raw)  # the route says why, in its words
+            return self.app(environ, start_response)
+        try:
+            base = base_iri(environ)
+        except Exception:  # noqa: BLE001 - e.g. a Host werkzeug refuses: the route answers it in its own way
+            environ["wsgi.input"] = io.BytesIO(raw)
             return self.app(environ, start_response)
         log_extra: dict = {}
         try:
             status, headers, body = protocol_answer(
                 svc, text, default_graphs=None, named_graphs=None, fmt=None, accept=environ.get("HTTP_ACCEPT"),
-                base=base_iri(environ), log_extra=log_extra, environ=environ)
+                base=base, log_extra=log_extra, environ=environ)
         except ProtocolError as exc:  # not reached for what passes the checks above; answered as the route would
             status, headers, body = exc.status, [("Content-Type", TEXT_PLAIN)], \
                 (exc.message.rstrip("\n") + "\n").encode("utf-8")
         except Exception:  # noqa: BLE001 - as ops.unexpected: logged, never a traceback to the client
             self.flask_app.logger.exception("unhandled error on %s", "/sparql")
-            status, headers, body, log_extra = 500, [("Content-Type", TEXT_PLAIN)], b"Internal error.\n", {}
+            status, headers, body = 500, [("Content-Type", TEXT_PLAIN)], b"Internal error.\n"
         headers.append(("Content-Length", str(len(body))))
         headers += self.tail
         self.answered += 1

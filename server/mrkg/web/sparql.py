@@ -111,7 +111,8 @@ def _tags(release: str, text: str, default_graphs: list[str] | None, named_graph
           accept: str | None, fmt: str | None, base: str) -> tuple[str, str]:
     """The variant's ETag (the release, then a digest of everything the answer depends on) and the query's digest
     for the access log; memoised for requests without protocol graphs (nearly all), as clients repeat themselves."""
-    key = (release, text, accept, fmt, base) if default_graphs is None and named_graphs is None else None
+    key = (release, text, accept, fmt, base) \
+        if default_graphs is None and named_graphs is None and len(text) <= 8192 else None  # a small memo
     tags = _TAGS.get(key) if key is not None else None
     if tags is None:
         encoded = text.encode("utf-8", "surrogatepass")
