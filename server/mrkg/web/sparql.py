@@ -164,11 +164,15 @@ def protocol_answer(svc, text: str, *, default_graphs: list[str] | None, named_g
 
 def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Response:
     req = _request()
+    svc = service()
+    limit = svc.settings["max_query_chars"]
+    if len(text) > limit:  # before the graphs are read, as ever (protocol_answer checks it too, for the lean path)
+        raise ProtocolError(400, f"Query too long: {len(text)} characters, at most {limit} accepted.")
     default_graphs = _graph_list(params, "default-graph-uri")
     named_graphs = _graph_list(params, "named-graph-uri")
     log_extra = g.log_extra = {}
     status, headers, body = protocol_answer(
-        service(), text, default_graphs=default_graphs, named_graphs=named_graphs, fmt=params.get("format"),
+        svc, text, default_graphs=default_graphs, named_graphs=named_graphs, fmt=params.get("format"),
         accept=accept, base=base_iri(), log_extra=log_extra,
         not_modified=(lambda etag: etag in req.if_none_match) if req.method == "GET" else None)
     if status == NOT_MODIFIED:
