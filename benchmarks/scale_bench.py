@@ -268,7 +268,8 @@ def main() -> None:
                   f"{args.triples} triples", profile=prof)
             results["build"]["profile_top"] = profile_top(prof)
 
-    if not args.skip_store and (big_build / "mrkg.nq").is_file():
+    built_now = "build" not in results or not results["build"]["scaled"].get("failed")
+    if not args.skip_store and built_now and (big_build / "mrkg.nq").is_file():
         version = json.loads((big_build / "manifest.json").read_text())["version"]
         results["store"] = store_load(big_build, version, bench / "store-dir")
         st = results["store"]
