@@ -190,3 +190,23 @@ def test_entities_named_in_the_reference_table_carry_its_mappings(facts, referen
         if matches and not entity.reference:
             pytest.fail(f"{entity.file}:{entity.line}: entity {entity.id} is '{matches[0]}' in the reference "
                         "table; add `reference:` and its mappings")
+
+
+def test_comparator_names_search_as_one_regex_of_every_name():
+    """The note lint's search for a compared entity finds what one regex of all the names (longest first) finds."""
+    import re
+
+    from mrkg.facts import _ComparatorNames
+
+    comparable = {n.lower(): n for n in ["baclofen", "baclofen c2", "Tizanidine", "muscle relaxer", "drug", "drugs",
+                                          "vs"]}
+    names = "|".join(re.escape(n) for n in sorted(comparable, key=len, reverse=True))
+    full = re.compile(r"\b(?:compared (?:with|to)|versus|vs\.?|than)\s+(?:\w+\s+){0,2}?(" + names + r")\b", re.I)
+    notes = ["less sedating than baclofen c2 at night", "compared with the older drugs", "Compared To TIZANIDINE",
+             "than baclofen", "baclofen versus placebo", "vs. muscle relaxer use", "than other muscle relaxers",
+             "stronger than any of the three drug", "than a b c baclofen", "compared with a b baclofen",
+             "than drugsx", "vs vs", "no cue tizanidine", "", "than İstanbul baclofen", "fewer than    drugs"]
+    search = _ComparatorNames(comparable).search
+    for note in notes:
+        ours, theirs = search(note), full.search(note)
+        assert (ours and (ours.span(), ours.group(1))) == (theirs and (theirs.span(), theirs.group(1))), note

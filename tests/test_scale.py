@@ -240,3 +240,27 @@ def test_validate_reads_only_the_sources_its_context_needs(scaled, reference_tsv
     validate_files(ctx, [REPO / "facts" / "sources" / "001.yaml"])
     read = set(ctx.facts.sources._loaded)
     assert read and read <= {"000", "001", "002", "003", "004"}  # copy 1 (sources 100-104) names none of its entities
+
+
+def test_scaled_facts_beyond_the_source_ids_share_files(tmp_path, sources_dir, monkeypatch):
+    """More copies than three-digit source ids (10M triples): each scaled source file holds several copies of a
+    real source, their claims renamed -c<k>, and the whole reads and checks like the real facts."""
+    import mrkg.scale as scale
+    from mrkg.build import checked_facts
+
+    real = checked_facts(REPO / "facts", sources_dir, None)
+    monkeypatch.setattr(scale, "SOURCE_IDS", 2 * len(real.sources))  # room for two files per real source
+    made = scale.write_scaled_facts(tmp_path / "shared", 4 * 28_600, facts_dir=REPO / "facts", sources_dir=sources_dir,
+                                    ontology_dir=REPO / "ontology")
+    assert made.copies == 4 and scale.copies_per_file(made.copies, len(real.sources)) == 2
+    facts = checked_facts(made.facts_dir, made.sources_dir, None)
+    assert len(facts.sources) == made.sources == 3 * len(real.sources)
+    assert len(facts.entities) == 4 * len(real.entities)
+    assert sum(len(s.claims) for s in facts.sources.values()) == made.claims
+    first = real.sources["000"].claims
+    assert [(c.id, c.subject) for c in facts.sources["100"].claims] == \
+        [(f"{c.id}-c{k}", f"{c.subject}-c{k}") for k in (1, 2) for c in first]
+    assert [(c.id, c.subject) for c in facts.sources[f"{100 + len(real.sources)}"].claims] == \
+        [(f"{c.id}-c3", f"{c.subject}-c3") for c in first]
+    with pytest.raises(ValueError, match="three-digit"):
+        scale.copies_per_file(10, scale.SOURCE_IDS + 1)

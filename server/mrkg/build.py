@@ -17,8 +17,8 @@ from .coverage import compute_coverage, untriaged_errors
 from .dataset_version import content_sha256, describe_dataset
 from .dumps import Ordered, write_dumps
 from .facts import Facts, FactsErrors, check_facts, load_facts, read_reference
-from .ontodoc import REFERENCE_FILE, ontology_graph, render_reference
-from .rdf import QuadSet, build_dataset
+from .ontodoc import REFERENCE_FILE, example_answers, ontology_graph, render_reference
+from .rdf import QuadSet, build_dataset, iter_ox_quads
 from .sources import read_sources
 from .stats import compute_stats
 from .tables import make_tables
@@ -157,14 +157,18 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
                   f"claims, {len(facts.entities)} entities")
     dataset, stats = assemble(facts, sources_dir, ontology_dir)
     step("graph", f"assembled {len(dataset)} quads, {stats['conflicts']} conflicts")
-    dataset.ox_quads()
-    step("convert", "converted the quads for pyoxigraph")
     # The published graph conforms: any shape Violation fails the build before a dump is written.
     report = validate_dataset(dataset, facts, read_sources(sources_dir), shapes_dir or ontology_dir.parent / "shapes",
                               progress=lambda message: step("shapes", message))
     if not report.conforms:
         raise BuildError(format_text(report, "Violation").rstrip("\n") + " (the graph fails its shapes)")
     step("shapes", report.summary())
+    # The validation store is gone; the reference page's examples are counted on a store of their own, filled as the
+    # quads are converted, before the pyoxigraph quads of the dumps are made: one of the three at a time.
+    answers = example_answers(ontology_graph(dataset), ontology_dir.parent / "queries", iter_ox_quads(dataset.quads()))
+    step("convert", "counted the rows of the ontology reference's examples")
+    dataset.ox_quads()
+    step("convert", "converted the quads for pyoxigraph")
     own = version is None
     version = new_version(out) if own else version
     try:
@@ -181,7 +185,7 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
             pause_point(f"build:dumps:{names.split(',')[0]}")
 
         reference = render_reference(ontology_graph(dataset), desc.version, ontology_dir.parent / "queries",
-                                     dataset.ox_quads())
+                                     answers=answers)
         step("dumps", "generated the ontology reference")
         manifest = write_dumps(ordered, version.partial, desc, flat_stats, progress=wrote, tables=tables,
                                extra={REFERENCE_FILE: (reference.encode("utf-8"), "text/html")})
@@ -191,6 +195,20 @@ def build_version(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
             discard(version)
         raise
     return BuildResult(facts, dataset, manifest, out, report, step.times, version)
+
+
+def memory_mib() -> tuple[float, float]:
+    """This process's resident memory now and at its peak, in MiB (Linux; zeros where /proc is missing)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0.0, 0.0
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+
+    def mib(name: str) -> float:
+        return int(fields.get(name, "0 kB").split()[0]) / 1024
+
+    return mib("VmRSS"), mib("VmHWM")
 
 
 @click.command("build")
@@ -213,7 +231,9 @@ def build_command(facts_dir: Path, ontology_dir: Path, sources_dir: Path, refere
     start = time.perf_counter()
 
     def show(phase: str, message: str, seconds: float) -> None:
-        click.echo(f"[{time.perf_counter() - start:7.1f} s] {phase}: {message} ({seconds:.1f} s)", err=True)
+        rss, peak = memory_mib()
+        click.echo(f"[{time.perf_counter() - start:7.1f} s] {phase}: {message} ({seconds:.1f} s, RSS {rss:.0f} MiB, "
+                   f"peak {peak:.0f} MiB)", err=True)
 
     try:
         with stoppable() as stopped, exclusive(out, waiting=lambda: click.echo(

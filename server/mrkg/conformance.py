@@ -11,7 +11,7 @@ from rdflib.term import Node
 
 from .facts import Facts
 from .namespaces import CLAIM, ENT, MAPPING, SRC
-from .rdf import QuadSet, claim_iri, to_ox_quads
+from .rdf import QuadSet, claim_iri, iter_ox_quads
 from .shacl import MRKGSH_TEXT, Report, Shapes, TripleIndex, validate_store
 from .sources import SourceText
 
@@ -37,9 +37,11 @@ def validation_store(dataset: Dataset | QuadSet, facts: Facts, texts: dict[str, 
     for s, p, o, _ in dataset.quads((None, None, None, None)):
         if p in wanted:
             index.add((s, p, o))
-    quads = dataset.ox_quads() if isinstance(dataset, QuadSet) else to_ox_quads(dataset.quads((None, None, None, None)))
     store = ox.Store()
-    store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)
+    if isinstance(dataset, QuadSet) and dataset.converted():
+        store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in dataset.ox_quads())
+    else:  # converted as they go in: no list of pyoxigraph quads beside the store (gigabytes at 10M quads)
+        store.bulk_extend(iter_ox_quads(dataset.quads((None, None, None, None)), graphs=False))
     text = ox.NamedNode(str(MRKGSH_TEXT))
     store.bulk_extend(ox.Quad(ox.NamedNode(str(SRC[source.id])), text, ox.Literal(texts[source.file_name].text))
                       for source in facts.sources.values() if source.file_name in texts)

@@ -852,6 +852,41 @@ def _has_field(claim: Claim, name: str) -> bool:
         or name in claim.text_qualifiers
 
 
+_COMPARISON_CUE = re.compile(r"\b(?:compared (?:with|to)|versus|vs\.?|than)\s+", re.IGNORECASE)
+
+
+class _ComparatorNames:
+    """``re.compile(CUE (?:\\w+\\s+){0,2}?(name|name...)\\b, IGNORECASE).search`` over every comparable name (longest
+    first), without one regex of all the names: that one grows with the entities (tens of thousands at 10M
+    triples) and each search with it. A note without a comparison cue cannot match; in one with a cue, only the
+    names found at the starts of its words can, so the same regex is made of those few (and kept per set)."""
+
+    def __init__(self, comparable: dict[str, str]) -> None:
+        self.names = comparable  # lower-cased name -> entity id
+        self.lengths = sorted({len(n) for n in comparable}, reverse=True)
+        self._patterns: dict[tuple[str, ...], re.Pattern] = {}
+
+    def search(self, note: str) -> re.Match | None:
+        if _COMPARISON_CUE.search(note) is None:
+            return None
+        lowered = note.lower()
+        if len(lowered) != len(note):  # a letter whose lower case is longer: positions shift, so every name
+            return self._pattern(tuple(sorted(self.names, key=lambda n: (-len(n), n)))).search(note)
+        starts = [0] + [i + 1 for i, c in enumerate(note) if c.isspace()]
+        found = {lowered[i:i + n] for i in starts for n in self.lengths if lowered[i:i + n] in self.names}
+        if not found:
+            return None
+        return self._pattern(tuple(sorted(found, key=lambda n: (-len(n), n)))).search(note)
+
+    def _pattern(self, key: tuple[str, ...]) -> re.Pattern:
+        pattern = self._patterns.get(key)
+        if pattern is None:
+            names = "|".join(re.escape(n) for n in key)
+            pattern = self._patterns[key] = re.compile(
+                r"\b(?:compared (?:with|to)|versus|vs\.?|than)\s+(?:\w+\s+){0,2}?(" + names + r")\b", re.IGNORECASE)
+        return pattern
+
+
 def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
     """Each cue field holds an entry of its lexicon (ontology/lexicon.ttl); lints on notes and object texts.
     Fills ``claim.cue_types`` with the cue type concepts found."""
@@ -860,12 +895,10 @@ def check_meaning(facts: Facts, lexicon, errors: list[FactsError]) -> None:
         if entity.type in ENTITY_QUALIFIERS["comparator"][1]:
             for name in (entity.label, *entity.synonyms):
                 comparable.setdefault(name.lower(), entity.id)
-    names = "|".join(re.escape(n) for n in sorted(comparable, key=len, reverse=True))
-    named = re.compile(r"\b(?:compared (?:with|to)|versus|vs\.?|than)\s+(?:\w+\s+){0,2}?(" + names + r")\b",
-                       re.IGNORECASE) if names else None
+    named = _ComparatorNames(comparable)
     for claim in facts.claims():
         what = f"claim {claim.full_id}"
-        hit = named.search(claim.note) if named is not None and claim.note else None
+        hit = named.search(claim.note) if comparable and claim.note else None
         if hit and comparable[hit.group(1).lower()] in (claim.subject, claim.object):
             hit = None  # the claim's own subject or object ("consider X rather than cyclobenzaprine")
         if hit and not _has_field(claim, "comparator") and not claim.comparator_unstated:

@@ -241,32 +241,47 @@ def answer_text(result) -> str:
     return f"{n} {unit}{'' if n == 1 else 's'}"
 
 
-def count_rows(terms: list[Term], quads) -> None:
-    """Run every example on this build (pyoxigraph, the default graph the union of all graphs, as /sparql)."""
+def count_rows(terms: list[Term], quads=None, answers: dict | None = None) -> dict:
+    """Run every example on this build (pyoxigraph, the default graph the union of all graphs, as /sparql); with
+    ``answers`` (what an earlier call returned: query -> (rows, error)), no store is made for the queries it has."""
     import pyoxigraph as ox
 
-    store = ox.Store()
-    store.bulk_extend(quads)
-    cache: dict[str, tuple[str | None, str | None]] = {}
+    cache: dict[str, tuple[str | None, str | None]] = dict(answers or {})
+    store = None
     for term in terms:
         ex = term.example
         if ex.query not in cache:
+            if store is None:
+                store = ox.Store()
+                store.bulk_extend(quads or ())
             try:
                 cache[ex.query] = (answer_text(store.query(ex.query, use_default_graph_as_union=True)), None)
             except (SyntaxError, OSError, ValueError) as exc:
                 cache[ex.query] = (None, str(exc).splitlines()[0])
         ex.rows, ex.error = cache[ex.query]
+    return cache
 
 
-def render_reference(g: Graph, version: str, queries_dir: Path | None = None, quads=None) -> str:
-    """The reference page of the ontology graph ``g``; with ``quads`` (the whole build), each example is run once
-    and its row count shown."""
+def example_answers(g: Graph, queries_dir: Path | None, quads) -> dict:
+    """What every example of the reference page of ``g`` answers on ``quads`` (query -> (rows, error)), for
+    ``render_reference(..., answers=)``: the build counts them while no dump is held, then drops the store."""
+    from .queries import read_queries
+
+    queries = read_queries(queries_dir) if queries_dir and queries_dir.is_dir() else []
+    return count_rows(collect_terms(g, queries), quads)
+
+
+def render_reference(g: Graph, version: str, queries_dir: Path | None = None, quads=None,
+                     answers: dict | None = None) -> str:
+    """The reference page of the ontology graph ``g``; with ``quads`` (the whole build) or ``answers`` (their
+    example_answers), each example is run once and its row count shown."""
     from .queries import read_queries
 
     queries = read_queries(queries_dir) if queries_dir and queries_dir.is_dir() else []
     terms = collect_terms(g, queries)
-    if quads is not None:
-        count_rows(terms, quads)
+    with_rows = quads is not None or answers is not None
+    if with_rows:
+        count_rows(terms, quads, answers)
     ontology = URIRef(ONTOLOGY)
     meta = {
         "iri": ONTOLOGY,
@@ -281,7 +296,7 @@ def render_reference(g: Graph, version: str, queries_dir: Path | None = None, qu
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     return env.get_template("ontology.html").render(meta=meta, sections=[s for s in sections if s[2]],
                                                     terms=terms, dataset_version=version,
-                                                    with_rows=quads is not None)
+                                                    with_rows=with_rows)
 
 
 def ontology_graph(dataset) -> Graph:

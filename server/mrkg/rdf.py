@@ -115,6 +115,10 @@ class QuadSet:
     def __len__(self) -> int:
         return sum(len(g) for g in self._graphs.values())
 
+    def converted(self) -> bool:
+        """Whether ox_quads() has its list already (and no quad was added since)."""
+        return self._ox is not None
+
     def ox_quads(self) -> list[ox.Quad]:
         """The quads as pyoxigraph terms, converted once (each distinct term once)."""
         if self._ox is None:
@@ -143,6 +147,22 @@ def _to_ox(node: Node):
     if node.language:
         return ox.Literal(str(node), language=node.language)
     return ox.Literal(str(node), datatype=ox.NamedNode(str(node.datatype or XSD.string)))
+
+
+def iter_ox_quads(quads: Iterable[tuple], graphs: bool = True) -> Iterator[ox.Quad]:
+    """``to_ox_quads`` one quad at a time (to fill a store without a list of them); without ``graphs``, each in the
+    default graph."""
+    term = OxTerms()
+    names: dict[str, ox.NamedNode] = {}
+    for s, p, o, g in quads:
+        if not graphs:
+            yield ox.Quad(term(s), term(p), term(o))
+            continue
+        name = str(getattr(g, "identifier", g))
+        graph = names.get(name)
+        if graph is None:
+            graph = names[name] = ox.NamedNode(name)
+        yield ox.Quad(term(s), term(p), term(o), graph)
 
 
 def to_ox_quads(quads: Iterable[tuple]) -> list[ox.Quad]:

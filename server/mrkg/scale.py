@@ -452,9 +452,11 @@ def _copy_id(entity_id: str, k: int) -> str:
     return entity_id if k == 0 else f"{entity_id}-c{k}"
 
 
-def _scaled_source_yaml(text: str, name: str, source, data, new_id: str, file_name: str, k: int) -> str:
+def _scaled_source_yaml(text: str, name: str, source, data, new_id: str, file_name: str, k: int,
+                       claim_suffix: str = "") -> str:
     """The source file with its id, text file and every entity it names renamed for copy ``k``, edited line by line
-    (so comments, quotes and layout stay as the curators wrote them)."""
+    (so comments, quotes and layout stay as the curators wrote them); ``claim_suffix`` is appended to every claim
+    id (when several copies share one source file)."""
     from .model import ENTITY_QUALIFIERS
 
     lines = text.split("\n")
@@ -477,7 +479,30 @@ def _scaled_source_yaml(text: str, name: str, source, data, new_id: str, file_na
                 value = item.get(key)
                 if isinstance(value, str) and key in item.key_lines:
                     rewrite(item.line_of(key), key, value.strip(), _copy_id(value.strip(), k))
+            if claim_suffix and isinstance(item.get("id"), str) and "id" in item.key_lines:
+                rewrite(item.line_of("id"), "id", item["id"].strip(), item["id"].strip() + claim_suffix)
     return "\n".join(lines)
+
+
+def _claims_section(text: str, name: str) -> str:
+    """The ``claims:`` list of a source file (what follows its ``claims:`` line), to append to another copy's."""
+    lines = text.split("\n")
+    for n, line in enumerate(lines):
+        if re.match(r"^claims:\s*(#.*)?$", line):
+            return "\n".join(lines[n + 1:])
+    raise ValueError(f"{name}: no top-level 'claims:' line (scaled facts need one)")
+
+
+SOURCE_IDS = 900  # scaled sources are 100..999: source ids are three digits (facts.SOURCE_ID_PATTERN)
+
+
+def copies_per_file(copies: int, n_sources: int) -> int:
+    """How many copies of each real source one scaled source file holds: 1 while every copy's sources have ids of
+    their own (up to 900 scaled source ids), more beyond (10M triples), the claims of each copy renamed ``-c<k>``."""
+    blocks = SOURCE_IDS // n_sources
+    if blocks < 1:
+        raise ValueError(f"{n_sources} sources are more than the {SOURCE_IDS} scaled three-digit source ids")
+    return max(1, -(-(copies - 1) // blocks))
 
 
 def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir: Path, ontology_dir: Path,
@@ -506,9 +531,7 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
     per_copy = sum(counts.values()) - fixed
     copies = max(1, round((triples - fixed) / per_copy))
     ordered = sorted(real.sources.values(), key=lambda s: s.id)
-    if 100 + (copies - 1) * len(ordered) > 1000:
-        raise ValueError(f"{triples} triples need {copies} copies of the {len(ordered)} sources: more than the "
-                         "1000 three-digit source ids")
+    per_file = copies_per_file(copies, len(ordered))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".scaled-", dir=out))
@@ -541,17 +564,24 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
                 (facts_out / "entities" / f"{path.stem}-c{k}.yaml").write_text(
                     f"# Copy {k} of {path.name}, written by `mrkg scale --facts` -- synthetic, do not edit.\n"
                     + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000), encoding="utf-8")
+            block, first = (k - 1) // per_file, (k - 1) % per_file == 0
             for i, source in enumerate(ordered):
-                new_id = source.id if k == 0 else f"{100 + (k - 1) * len(ordered) + i:03d}"
+                new_id = source.id if k == 0 else f"{100 + block * len(ordered) + i:03d}"
                 file_name = source.file_name if k == 0 else f"{new_id}_{source.file_name.split('_', 1)[1]}"
-                shutil.copy2(sources_dir / source.file_name, sources_out / file_name)
                 path = source_files[source.id]
                 if k == 0:
+                    shutil.copy2(sources_dir / source.file_name, sources_out / file_name)
                     shutil.copy2(path, facts_out / "sources" / path.name)
                     continue
                 text = _scaled_source_yaml(path.read_text(encoding="utf-8"), str(path), source, parsed[source.id],
-                                           new_id, file_name, k)
-                (facts_out / "sources" / f"{new_id}.yaml").write_text(text, encoding="utf-8")
+                                           new_id, file_name, k, f"-c{k}" if per_file > 1 else "")
+                target = facts_out / "sources" / f"{new_id}.yaml"
+                if first:
+                    shutil.copy2(sources_dir / source.file_name, sources_out / file_name)
+                    target.write_text(text, encoding="utf-8")
+                else:  # a later copy in the same source file: its claims only, appended
+                    with open(target, "a", encoding="utf-8") as handle:
+                        handle.write(("" if text.endswith("\n") else "\n") + _claims_section(text, str(path)))
             if bar is not None:
                 bar.update(1)
         if bar is not None:
@@ -559,9 +589,11 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
         # The copies must read back as the real records renamed: a layout the line editor missed fails here.
         for i, source in enumerate(ordered if copies > 1 else []):
             copy = load_source_file(facts_out / "sources" / f"{100 + i:03d}.yaml", "copy", [])
-            renamed = [(c.subject, c.object, sorted(c.entity_qualifiers.items())) for c in copy.claims]
-            expected = [(_copy_id(c.subject, 1), c.object and _copy_id(c.object, 1),
-                         sorted((q, _copy_id(v, 1)) for q, v in c.entity_qualifiers.items())) for c in source.claims]
+            renamed = [(c.id, c.subject, c.object, sorted(c.entity_qualifiers.items())) for c in copy.claims]
+            expected = [(c.id + (f"-c{k}" if per_file > 1 else ""), _copy_id(c.subject, k),
+                         c.object and _copy_id(c.object, k),
+                         sorted((q, _copy_id(v, k)) for q, v in c.entity_qualifiers.items()))
+                        for k in range(1, min(per_file, copies - 1) + 1) for c in source.claims]
             if renamed != expected:
                 raise ValueError(f"{source.file}: the scaled copy does not read back as the source renamed")
         for name in ("facts", "sources"):
@@ -571,5 +603,6 @@ def write_scaled_facts(out: Path, triples: int, *, facts_dir: Path, sources_dir:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n_claims = sum(len(s.claims) for s in ordered)
-    return ScaledFacts(out / "facts", out / "sources", copies, copies * len(ordered), copies * n_claims,
+    files = 1 + -(-(copies - 1) // per_file)  # the real sources, then each block of copies
+    return ScaledFacts(out / "facts", out / "sources", copies, files * len(ordered), copies * n_claims,
                        copies * len(real.entities), fixed + copies * per_copy)
