@@ -329,3 +329,17 @@ def test_scaled_copies_sharing_one_source_file(tmp_path):
     query = next(q for q in bench.query_mix() if q.name == "claim-provenance")
     claim = re.search(r"claim/001-([a-z0-9-]+)>", query.text).group(1)
     assert f"claim/100-{claim}-c2>" in bench.parameterise(query.text, copies[2])
+
+
+def test_an_ask_false_differs_from_zero_rows():
+    def one(answer: dict) -> dict:
+        return {"queries": {"tiny-ask": {"status": 200, "answers": [answer]}}}
+
+    sized = {"queries": [{"name": "tiny-ask"}], "servers": {"oxigraph": one({"copy": 0, "boolean": False}),
+                                                           "virtuoso": one({"copy": 0, "rows": 0})}}
+    mismatched = bench.summarize_size(sized)["mismatched_rows"]
+    assert [(m["server"], m["rows"], m["reference_rows"]) for m in mismatched] == [("virtuoso", ["0"], ["false"])]
+    assert bench._answer(b'{"head": {"vars": ["__ask_retval"]}, "results": {"bindings": []}}', bench.ACCEPT) \
+        == (None, False)
+    assert bench._answer(b'{"head": {"vars": ["__ask_retval"]}, "results": {"bindings": '
+                         b'[{"__ask_retval": {"type": "literal", "value": "1"}}]}}', bench.ACCEPT) == (None, True)
