@@ -114,6 +114,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 import urllib.request  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from mrkg import virtuoso  # noqa: E402
 
 ENDPOINT_DATA = REPO / "tests" / "data" / "endpoint"
 ENGINES = ["oxigraph", "memory"]
@@ -451,63 +452,14 @@ def oxigraph_serve(tmp_path_factory: pytest.TempPathFactory):
 
 # --- The remote engine over Virtuoso (issue 6): Debian's virtuoso-t on 127.0.0.1, once per dataset -----------
 
-VIRTUOSO_PACKAGE = "virtuoso-opensource-7-bin"
-# A database in a temporary folder (paths relative to it), both ports on 127.0.0.1, no checkpoints, no OS calls,
-# files readable only from that folder. The anonymous SPARQL user is given update rights (see virtuoso_serve).
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = virtuoso.db
-ErrorLogFile = virtuoso.log
-LockFile = virtuoso.lck
-TransactionFile = virtuoso.trx
-xa_persistent_file = virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-MaxCheckpointRemap = 2000
-Striping = 0
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = virtuoso-temp.db
-TransactionFile = virtuoso-temp.trx
-MaxCheckpointRemap = 2000
-Striping = 0
-
-[Parameters]
-ServerPort = 127.0.0.1:{isql_port}
-DisableUnixSocket = 1
-MaxClientConnections = 8
-CheckpointInterval = 0
-AllowOSCalls = 0
-DirsAllowed = .
-NumberOfBuffers = 4000
-MaxDirtyBuffers = 3000
-ThreadsPerQuery = 2
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = .
-MaxClientConnections = 8
-ServerThreads = 8
-EnabledDavVSP = 0
-HTTPProxyEnabled = 0
-Charset = UTF-8
-
-[SPARQL]
-ResultSetMaxRows = {max_rows}
-MaxQueryExecutionTime = {max_seconds}
-MaxQueryCostEstimationTime = 0
-"""
+VIRTUOSO_PACKAGE = virtuoso.PACKAGE
 # Virtuoso stops a query at MaxQueryExecutionTime on its own side (and mrkg answers 503): short, for the tests.
 VIRTUOSO_MAX_SECONDS = 2
 
 
 def virtuoso_binaries() -> tuple[str, str] | None:
     """(virtuoso-t, isql-vt) from Debian's virtuoso-opensource-7-bin, or None when it is not installed."""
-    import shutil
-
-    server, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
-    return (server, isql) if server and isql else None
+    return virtuoso.binaries()
 
 
 def _quad_counts(data: Path) -> dict[str, int]:
@@ -523,13 +475,10 @@ def _quad_counts(data: Path) -> dict[str, int]:
 def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
     """``virtuoso_serve(path)`` -> the SPARQL URL of a Virtuoso (`virtuoso-t +foreground`, its own virtuoso.ini
     and database in a temporary folder) holding the N-Quads file ``path`` (loaded with ld_dir/rdf_loader_run
-    through isql-vt); one server per file for the whole session, all stopped at its end. The store is left
-    as permissive as Virtuoso lets an anonymous SPARQL client be (updates, LOAD of remote IRIs): mrkg's guards,
-    not the store, must keep it read-only and closed. Without Virtuoso: skipped, and under CI=true failed."""
-    import secrets
-    import shutil
-    import urllib.parse
-
+    through isql-vt; mrkg.virtuoso, which the bench uses too); one server per file for the whole session, all
+    stopped at its end. The store is left as permissive as Virtuoso lets an anonymous SPARQL client be (updates,
+    LOAD of remote IRIs): mrkg's guards, not the store, must keep it read-only and closed. Without Virtuoso:
+    skipped, and under CI=true failed."""
     servers: dict[tuple, tuple[str, subprocess.Popen]] = {}
 
     def serve(data: Path, *, max_rows: int = 1_000_000, anytime_seconds: int = 0) -> str:
@@ -539,56 +488,12 @@ def virtuoso_serve(tmp_path_factory: pytest.TempPathFactory):
         key = (data, max_rows, anytime_seconds)
         if key in servers:
             return servers[key][0]
-        server_binary, isql_binary = require_tool("virtuoso-t", "isql-vt", package=VIRTUOSO_PACKAGE)
-        started = time.monotonic()
+        require_tool("virtuoso-t", "isql-vt", package=VIRTUOSO_PACKAGE)
         folder = tmp_path_factory.mktemp("virtuoso")
-        shutil.copyfile(data, folder / "data.nq")  # ld_dir reads only below DirsAllowed (the folder)
-        isql_port, http_port = free_port(), free_port()
-        ini = VIRTUOSO_INI.format(isql_port=isql_port, http_port=http_port, max_rows=max_rows,
-                                  max_seconds=VIRTUOSO_MAX_SECONDS)
-        if anytime_seconds:
-            ini += f"ExecutionTimeout = {anytime_seconds}\n"
-        (folder / "virtuoso.ini").write_text(ini)
-        log = (folder / "stdout.log").open("wb")
-        process = subprocess.Popen([server_binary, "+foreground", "+configfile", "virtuoso.ini"], cwd=folder,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        url = f"http://127.0.0.1:{http_port}/sparql"
+        url, process = virtuoso.start_virtuoso(folder, data, expected=_quad_counts(data), max_rows=max_rows,
+                                               max_seconds=VIRTUOSO_MAX_SECONDS, anytime_seconds=anytime_seconds,
+                                               grant_updates=True)
         servers[key] = (url, process)
-
-        def failed(what: str) -> RuntimeError:
-            logs = "".join(p.read_text(errors="replace")[-1500:] for p in (folder / "stdout.log",
-                                                                           folder / "virtuoso.log") if p.exists())
-            return RuntimeError(f"Virtuoso {what}: {logs}")
-
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "?query=ASK%7B%7D", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise failed("did not start") from None
-                time.sleep(0.1)
-        online = time.monotonic()
-        # Load, then give the anonymous SPARQL user every right it can have, then lock the dba account.
-        script = ("ld_dir('.', 'data.nq', 'urn:mrkg:test:no-graph'); rdf_loader_run(); "
-                  'GRANT SPARQL_UPDATE TO "SPARQL"; GRANT SPARQL_SPONGE TO "SPARQL"; '
-                  f"USER_SET_PASSWORD('dba', '{secrets.token_hex(16)}');")
-        loaded = subprocess.run([isql_binary, f"127.0.0.1:{isql_port}", "dba", "dba", f"exec={script}"], cwd=folder,
-                                capture_output=True, text=True, timeout=120)
-        if loaded.returncode != 0 or "*** Error" in loaded.stdout + loaded.stderr:
-            raise failed(f"load failed: {loaded.stdout[-1000:]} {loaded.stderr[-1000:]}")
-        expected = _quad_counts(data)
-        held = {}
-        for graph in expected:  # one graph per query: one row each, whatever ResultSetMaxRows is
-            query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
-            request = urllib.request.Request(url, data=urllib.parse.urlencode({"query": query}).encode(),
-                                             headers={"Accept": "application/sparql-results+json"})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                held[graph] = int(json.load(response)["results"]["bindings"][0]["n"]["value"])
-        if held != expected:
-            raise failed(f"holds {held}, not the {expected} of {data.name}")
-        (folder / "timing.txt").write_text(f"start {online - started:.2f} s, load {time.monotonic() - online:.2f} s\n")
         return url
 
     yield serve
