@@ -48,8 +48,9 @@ test: setup ## run the test suite
 
 bench: setup ## run every benchmark: the real model at 100k, 1M and 10M triples, build and validation at 10M (about an hour on 2 cores; not part of make test)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test,bench]'
-	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; } || true
+	@{ command -v wrk && command -v virtuoso-t; } >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		wrk virtuoso-opensource-7-bin; } || true
 	$(BIN)/python benchmarks/validate_bench.py --scale 100 --repeat 3
 	$(BIN)/python benchmarks/scale_bench.py --triples 10M
 	$(BIN)/mrkg bench --size 100k --size 1M --size 10M --sources $(SOURCES)

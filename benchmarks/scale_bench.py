@@ -226,10 +226,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     MAX_RSS_KIB = int(args.max_rss_gib * 1024 * 1024)
+    from mrkg.bench import _inputs_digest, size_label
+
     triples = parse_size(args.triples)
     bench = ROOT / ".bench"
     bench.mkdir(exist_ok=True)
-    scaled_dir = bench / f"facts-{args.triples.lower()}"
+    # The layout of `mrkg bench` (size-<N>/facts-tree, size-<N>/build, inputs.sha256), so that the HTTP bench that
+    # `make bench` runs next serves this build instead of making the same one again.
+    folder = bench / f"size-{size_label(triples)}"
+    scaled_dir = folder / "facts-tree"
     shapes = args.shapes.resolve() if args.shapes else ROOT / "shapes"
     results: dict = {"triples": triples, "size": args.triples, "repeat": args.repeat, "shapes": str(args.shapes or "shapes"),
                      "machine": f"{os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}",
@@ -248,10 +253,15 @@ def main() -> None:
                          "entities": made.entities, "write_s": time.perf_counter() - start}
 
     goals: dict = {}
-    big_build = scaled_dir / "build"
+    big_build = folder / "build"
+    stamp = folder / "inputs.sha256"
     if not args.skip_build:
         real = build(ROOT / "facts", args.sources, args.reference, bench / "build-real", args.shapes, "the real facts")
         big = build(made.facts_dir, made.sources_dir, args.reference, big_build, args.shapes, f"{args.triples} triples")
+        if args.shapes is None and not big.get("failed"):
+            write_atomic(stamp, _inputs_digest(triples, ROOT / "facts", args.sources, ROOT / "ontology") + "\n")
+        else:
+            stamp.unlink(missing_ok=True)
         results["build"] = {"real": real, "scaled": big, "ratio": big["wall"] / real["wall"]}
         slowest = max(big["phases"].items(), key=lambda kv: kv[1], default=("-", 0.0))
         fattest = max(big["phase_peak_mib"].items(), key=lambda kv: kv[1], default=("-", 0.0))
