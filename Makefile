@@ -52,7 +52,7 @@ bench: setup ## run every benchmark: the real model at 100k, 1M and 10M triples,
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		wrk virtuoso-opensource-7-bin; } || true
 	$(BIN)/python benchmarks/validate_bench.py --scale 100 --repeat 3
-	$(BIN)/python benchmarks/scale_bench.py --triples 10M
+	$(BIN)/python benchmarks/scale_bench.py --triples 10M --max-rss-gib 20
 	$(BIN)/mrkg bench --size 100k --size 1M --size 10M --sources $(SOURCES)
 
 clean: ## remove build/ and its versions (not one a running server serves), the virtual environment and node_modules
