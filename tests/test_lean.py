@@ -122,20 +122,25 @@ def test_lean_path_answers_as_the_flask_route(lean_app, name, body, content_type
         assert flask_answer.status_code == 200 and flask_answer.headers["ETag"], flask_answer.data
 
 
-@pytest.mark.parametrize("host", ["example.org:8080", "xn--dcontracturant-gmb.example", "bad host", "a/b", ""])
-def test_lean_path_answers_any_host_as_the_flask_route(lean_app, host):
-    """The Host header is the client's: it goes into the base IRI (and the ETag), or gets Flask's own refusal."""
-    lean_path = lean_app.wsgi_app
-    client = lean_app.test_client()
+def post_on_both_paths(app, **request):
+    """The same POST /sparql answered with the lean path off (the Flask route), then on: (flask, lean)."""
+    lean_path = app.wsgi_app
+    client = app.test_client()
     answers = []
     try:
         for enabled in (False, True):
             lean_path.enabled = enabled
-            answers.append(client.post("/sparql", data=form(query="SELECT ?x WHERE { BIND(<rel> AS ?x) }"),
-                                       headers={"Content-Type": FORM, "Host": host}))
+            answers.append(client.post("/sparql", **request))
     finally:
         lean_path.enabled = True
-    flask_answer, lean_answer = answers
+    return tuple(answers)
+
+
+@pytest.mark.parametrize("host", ["example.org:8080", "xn--dcontracturant-gmb.example", "bad host", "a/b", ""])
+def test_lean_path_answers_any_host_as_the_flask_route(lean_app, host):
+    """The Host header is the client's: it goes into the base IRI (and the ETag), or gets Flask's own refusal."""
+    flask_answer, lean_answer = post_on_both_paths(
+        lean_app, data=form(query="SELECT ?x WHERE { BIND(<rel> AS ?x) }"), headers={"Content-Type": FORM, "Host": host})
     assert (lean_answer.status, list(lean_answer.headers), lean_answer.data) == \
         (flask_answer.status, list(flask_answer.headers), flask_answer.data)
     assert flask_answer.status_code in {200, 400}, flask_answer.data
@@ -150,16 +155,7 @@ def test_lean_path_answers_an_unexpected_error_as_the_flask_route(lean_app, monk
         raise RuntimeError("a bug, with a secret in its message")
 
     monkeypatch.setattr(svc, "run", broken)
-    lean_path = lean_app.wsgi_app
-    client = lean_app.test_client()
-    answers = []
-    try:
-        for enabled in (False, True):
-            lean_path.enabled = enabled
-            answers.append(client.post("/sparql", data=form(query=ASK), content_type=FORM))
-    finally:
-        lean_path.enabled = True
-    flask_answer, lean_answer = answers
+    flask_answer, lean_answer = post_on_both_paths(lean_app, data=form(query=ASK), content_type=FORM)
     assert flask_answer.status_code == 500 and flask_answer.data == b"Internal error.\n"
     assert (lean_answer.status, list(lean_answer.headers), lean_answer.data) == \
         (flask_answer.status, list(flask_answer.headers), flask_answer.data)

@@ -135,10 +135,8 @@ def protocol_answer(svc, text: str, *, default_graphs: list[str] | None, named_g
     Both the Flask route and the lean path (web/lean.py) answer through this one function.
 
     ``log_extra`` gets the access log's fields (query_sha, rows, truncated); ``not_modified(etag)``: whether the
-    client has that variant already (GET with If-None-Match); ``environ``: the WSGI request when outside Flask."""
-    limit = svc.settings["max_query_chars"]
-    if len(text) > limit:
-        raise ProtocolError(400, f"Query too long: {len(text)} characters, at most {limit} accepted.")
+    client has that variant already (GET with If-None-Match); ``environ``: the WSGI request when outside Flask.
+    The caller has checked the text's length (the route refuses a long one; the lean path hands it to the route)."""
     etag, log_extra["query_sha"] = _tags(svc.release.etag, text, default_graphs, named_graphs, accept, fmt, base)
     if not_modified is not None and not_modified(etag):
         return NOT_MODIFIED, [("ETag", f'"{etag}"'), ("Vary", "Accept")], b""
@@ -166,7 +164,7 @@ def answer_query(text: str, params: MultiDict, *, accept: str | None) -> Respons
     req = _request()
     svc = service()
     limit = svc.settings["max_query_chars"]
-    if len(text) > limit:  # before the graphs are read, as ever (protocol_answer checks it too, for the lean path)
+    if len(text) > limit:  # before the graphs are read (the lean path hands a long text to this route)
         raise ProtocolError(400, f"Query too long: {len(text)} characters, at most {limit} accepted.")
     default_graphs = _graph_list(params, "default-graph-uri")
     named_graphs = _graph_list(params, "named-graph-uri")
