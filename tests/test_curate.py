@@ -135,7 +135,7 @@ def test_add_whose_build_fails_changes_nothing(small_repo: Path, sources_dir: Pa
 
     run_build(small_repo / "facts", REPO / "ontology", sources_dir, reference_tsv, small_repo / "build")
     before = _state(small_repo)
-    monkeypatch.setattr(validation, "validate_files", lambda ctx, paths: Report())
+    monkeypatch.setattr(validation, "validate_files", lambda ctx, paths, changes=None: Report())
     new = tmp_path_factory.mktemp("in") / "001.yaml"
     text = (REPO / "facts" / "sources" / "001.yaml").read_text()
     new.write_text(text.replace("quote: Drowsiness 10-63% 29%", "quote: Drowsiness 11-63% 29%", 1))

@@ -548,3 +548,59 @@ def test_validate_all_facts_shows_only_what_the_published_build_does_not_have(ru
     lines = in_place.output.splitlines()
     assert in_place.exit_code == 0 and lines[-1].endswith("--all shows them)"), in_place.output
     assert lines[:-2] and all("claim 001-baclofen-drowsiness-row" in line for line in lines[:-2]), in_place.output
+
+
+# --- what a warm command reuses from the parse cache, and when it must not ----------------------------------------
+
+
+def test_a_broken_entity_link_in_the_context_shows_while_it_lasts(run, tmp_path: Path):
+    """The entity links of the context are checked once per state of facts/ (not per file validated): a broken link
+    shows when a source file is validated, and goes when it is mended."""
+    facts = tmp_path / "facts"
+    shutil.copytree(REPO / "facts", facts)
+    drugs = facts / "entities" / "drugs.yaml"
+    original = drugs.read_text()
+    broken = original.replace("  - id: baclofen\n", "  - id: baclofen\n    broader: [no-such-class]\n", 1)
+    assert broken != original
+    (tmp_path / "new").mkdir()
+    new = _source_yaml(tmp_path / "new", GOOD_CLAIM)
+    for _ in range(2):  # the second command reads the findings from the cache
+        result = run(str(new), "--all", facts=facts)
+        assert "entity 'baclofen': broader 'no-such-class' is not an entity" not in result.output
+        drugs.write_text(broken)
+        result = run(str(new), "--all", facts=facts)
+        assert result.exit_code == 1, result.output
+        assert "facts/entities/drugs.yaml" in result.output
+        assert "entity 'baclofen': broader 'no-such-class' is not an entity in facts/entities/" in result.output
+        drugs.write_text(original)
+
+
+def test_the_published_versions_problems_are_kept_per_context(run, tmp_path: Path, monkeypatch):
+    """A file that replaces one of facts/ is compared with that file's problems, which a warm command reads from the
+    cache; a change anywhere in facts/ makes them be found again, and the report is the same either way."""
+    from mrkg.curate import validation
+
+    facts = tmp_path / "facts"
+    shutil.copytree(REPO / "facts", facts)
+    copy = tmp_path / "002.yaml"
+    shutil.copy(REPO / "facts" / "sources" / "002.yaml", copy)
+    validated: list[list[str]] = []
+    real = validation.validate_files
+
+    def counting(ctx, paths, changes=None):
+        validated.append([p.name for p in paths])
+        return real(ctx, paths, changes)
+
+    monkeypatch.setattr(validation, "validate_files", counting)
+    first = run(str(copy), facts=facts)
+    assert validated == [["002.yaml"], ["002.yaml"]]  # the copy, then the published version
+    validated.clear()
+    second = run(str(copy), facts=facts)
+    assert validated == [["002.yaml"]] and second.output == first.output
+    assert "the published graph has already are not shown" in second.output
+    other = facts / "sources" / "004.yaml"
+    other.write_text(other.read_text().replace("object: drowsiness", "object: dizziness"))
+    validated.clear()
+    third = run(str(copy), facts=facts)
+    assert validated == [["002.yaml"], ["002.yaml"]]
+    assert third.output.splitlines()[0] == first.output.splitlines()[0]

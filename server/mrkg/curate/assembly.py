@@ -227,9 +227,10 @@ def assemble_changes(ctx: Context, changes: list[Change]) -> Assembly:
     touched_entities: set[str] = set()
     new_claims: set[str] = set()
     reference = None
+    same_entities = not any(change.kind == "entities" for change in changes)
     for change in changes:
         if change.kind == "source":
-            _assemble_source(ctx, change, merged, asm, touched_entities, new_claims)
+            _assemble_source(ctx, change, merged, asm, touched_entities, new_claims, same_entities)
         elif change.kind == "entities":
             if reference is None:
                 reference = ctx.reference if ctx.reference_path is not None else {}
@@ -250,11 +251,13 @@ def assemble_changes(ctx: Context, changes: list[Change]) -> Assembly:
 
 
 def _assemble_source(ctx: Context, change: Change, merged: Facts, asm: Assembly, touched: set[str],
-                     new_claims: set[str]) -> None:
+                     new_claims: set[str], same_entities: bool = False) -> None:
     source = change.source
     scope = Facts(merged.dataset, merged.entities, {source.id: source})
     errors = list(change.errors)
-    check_references(scope, errors)
+    if same_entities:  # the entities are the context's: what their links hold was found once for this facts folder
+        errors.extend(ctx.index.link_errors(ctx.facts))
+    check_references(scope, errors, entity_links=not same_entities)
     check_quotes(scope, ctx.texts, errors)
     check_cue_quotes(scope, ctx.texts, errors)
     check_meaning(scope, load_lexicon(ctx.ontology_dir), errors)  # the cue lexicons and lints, as the build checks them

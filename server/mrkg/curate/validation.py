@@ -17,15 +17,16 @@ from ..conformance import validate_dataset
 from ..shacl import Report, Result, Shapes, validate_graph, validate_intake
 from ..rdf import QuadSet
 from .assembly import assemble_changes
-from .cache import code_digest, read_pickle, write_pickle
+from .cache import package_digest, read_pickle, write_pickle
 from .context import Context
-from .intake import rdflib_term, read_change
+from .intake import Change, rdflib_term, read_change
 from .report import _facts_result, _locate
 
 
-def validate_files(ctx: Context, paths: list[Path]) -> Report:
-    """Validate files in the context of the existing graph; raises InputError for unusable input."""
-    changes = [read_change(ctx, path) for path in paths]
+def validate_files(ctx: Context, paths: list[Path], changes: list[Change] | None = None) -> Report:
+    """Validate files in the context of the existing graph; raises InputError for unusable input. ``changes``: the
+    files as ``read_change`` read them already (one read per command)."""
+    changes = [read_change(ctx, path) for path in paths] if changes is None else changes
     asm = assemble_changes(ctx, changes)
     report = asm.report
     rdf = [c for c in changes if c.kind == "rdf"]
@@ -71,15 +72,57 @@ def _same_problem(result: Result) -> tuple:
                                                                   result.shape), str(result.path), focus, value)
 
 
-def published_versions(ctx: Context, paths: list[Path]) -> list[Path]:
-    """The files in facts/ that ``paths`` would replace or extend, as they are now (the published graph's)."""
+def published_versions(ctx: Context, changes: list[Change]) -> list[Path]:
+    """The files in facts/ that ``changes`` would replace or extend, as they are now (the published graph's)."""
     found = []
-    for path in paths:
-        change = read_change(ctx, path)
+    for change in changes:
         dest = change.destination
-        if dest is not None and dest.is_file() and dest.resolve() != path.resolve() and dest not in found:
+        if dest is not None and dest.is_file() and dest.resolve() != change.path.resolve() and dest not in found:
             found.append(dest)
     return found
+
+
+def _digest_files(digest, paths) -> None:
+    for path in paths:
+        digest.update(str(path).encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+
+
+def context_key(ctx: Context, paths: list[Path]) -> str | None:
+    """A key for what validating ``paths`` in ``ctx`` finds: the files, the state of the facts folder (every entity
+    and source file, by content), its other files, the source texts, ontology, shapes and reference table, and
+    mrkg's code; None without a parse cache."""
+    if ctx.cache_dir is None or not ctx.index.state:
+        return None
+    digest = hashlib.sha256(f"{ctx.index.state} {package_digest()} {ctx.facts_dir.resolve()}\n".encode())
+    _digest_files(digest, [p.resolve() for p in paths])
+    others = [p for p in ctx.facts_dir.iterdir() if p.name not in ("entities", "sources")]  # those are in the state
+    _digest_files(digest, sorted(f for p in others for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()))
+    for name in sorted(ctx.texts):
+        digest.update(f"{name} {ctx.texts[name].sha256}\n".encode())
+    _digest_files(digest, sorted(ctx.ontology_dir.glob("*.ttl")) + sorted(ctx.shapes_dir.glob("*.ttl")))
+    if ctx.reference_path is not None and ctx.reference_path.is_file():
+        _digest_files(digest, [ctx.reference_path])
+    return digest.hexdigest()
+
+
+def published_version_problems(ctx: Context, before: list[Path]) -> Counter:
+    """The problems of the published versions ``before`` of the files a change replaces, as ``_same_problem`` keys:
+    what ``validate_files(ctx, before)`` finds, kept in the parse cache under ``context_key`` (an unchanged published
+    file in an unchanged context is validated once, not at each command)."""
+    key = context_key(ctx, before)
+    entry = ctx.cache_dir / f"versions-{key}.pickle" if key is not None else None
+    known = read_pickle(entry) if entry is not None else None
+    if not isinstance(known, Counter):
+        known = Counter(_same_problem(r) for r in validate_files(ctx, before).results)
+        if entry is not None:
+            write_pickle(ctx.cache_dir, entry, known)
+            old = sorted(ctx.cache_dir.glob("versions-*.pickle"), key=lambda p: p.stat().st_mtime)
+            for path in old[:-VERSION_ENTRIES_KEPT]:
+                path.unlink(missing_ok=True)
+    return known
+
+
+VERSION_ENTRIES_KEPT = 64
 
 
 def published_problems(ctx: Context, out: Path | None) -> Counter | None:
@@ -95,7 +138,7 @@ def published_problems(ctx: Context, out: Path | None) -> Counter | None:
     shapes = hashlib.sha256()
     for path in sorted(ctx.shapes_dir.glob("*.ttl")):
         shapes.update(path.name.encode() + b"\0" + path.read_bytes())
-    key = hashlib.sha256(f"{sha} {shapes.hexdigest()} {code_digest()}".encode()).hexdigest()
+    key = hashlib.sha256(f"{sha} {shapes.hexdigest()} {package_digest()}".encode()).hexdigest()
     entry = ctx.cache_dir / f"published-{key}.pickle" if ctx.cache_dir is not None else None
     known = read_pickle(entry) if entry is not None else None
     if known is None:
@@ -118,16 +161,16 @@ def validate_change(ctx: Context, paths: list[Path], everything: bool = False, o
     own published version, edited in place, the published build ``out`` is); a problem it has too (same severity,
     node, message and shape; its line may have moved) is left out of the report, which counts it in
     ``report.already_published``. A violation is never left out."""
-    report = validate_files(ctx, paths)
+    changes = [read_change(ctx, path) for path in paths]
+    report = validate_files(ctx, paths, changes)
     report.already_published = 0
     if everything:
         return report
-    before = published_versions(ctx, paths)
+    before = published_versions(ctx, changes)
     if before:
-        known = Counter(_same_problem(r) for r in validate_files(ctx, before).results)
+        known = published_version_problems(ctx, before)
     else:
-        in_place = any(read_change(ctx, p).destination.resolve() == p.resolve() for p in paths
-                       if p.suffix.lower() == ".yaml")
+        in_place = any(c.destination.resolve() == c.path.resolve() for c in changes if c.kind != "rdf")
         known = published_problems(ctx, out) if in_place else None
     if not known:
         return report
