@@ -238,7 +238,8 @@ def main() -> None:
     shapes = args.shapes.resolve() if args.shapes else ROOT / "shapes"
     results: dict = {"triples": triples, "size": args.triples, "repeat": args.repeat, "shapes": str(args.shapes or "shapes"),
                      "machine": f"{os.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}",
-                     "load_before": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+                     "load_before": os.getloadavg(), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                     "commit": _commit()}
 
     start = time.perf_counter()
     if args.reuse_facts and (scaled_dir / "facts" / "dataset.yaml").is_file():
@@ -341,7 +342,16 @@ def main() -> None:
         "met": big_v["command"] < GOALS["validate_command_s"], "value": f"{big_v['command']:.2f} s",
         "why": (f"the validation itself {big_v['validation']:.2f} s; the rest is start-up and loading the context from "
                 f"the parse cache; cold (empty cache) {big_v['first_command']:.1f} s")}
-    results["goals"] = goals
+    previous = _previous_run(args.report / "scale.json", triples)
+    carried = []
+    for part, names in (("build", BUILD_GOALS), ("store", STORE_GOALS)):
+        if part not in results and part in previous:  # --skip-build / --skip-store: the last run's figures, dated
+            results[part] = previous[part]
+            results[part].setdefault("from_run", f"{previous['started']}, commit {previous.get('commit', '?')}")
+            goals.update({n: previous["goals"][n] for n in names if n in previous.get("goals", {})})
+            carried.append(part)
+    order = [*BUILD_GOALS, *STORE_GOALS]
+    results["goals"] = dict(sorted(goals.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
     md = report_markdown(results, args)
     print("\n" + md)
@@ -355,10 +365,35 @@ def main() -> None:
     shutil.rmtree(bench / ".build-real-versions", ignore_errors=True)
 
 
+BUILD_GOALS = ("build + whole-graph validation < 15 min", "build peak RSS < 8 GiB")
+STORE_GOALS = ("store_dir: bulk load into RocksDB works, then opens read-only",)
+
+
+def _previous_run(path: Path, triples: int) -> dict:
+    """The report of the last run at this size, whose build and store figures a run without them carries over."""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return previous if previous.get("triples") == triples else {}
+
+
+def _commit() -> str:
+    """The commit measured (with "+changes" when the work tree differs from it)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+    return head + ("+changes" if dirty else "")
+
+
 def report_markdown(results: dict, args) -> str:
     size = results["size"]
     lines = [f"# Build, validation and store at {size} triples", "",
-             f"{results['machine']}; started {results['started']}; load average {results['load_before'][0]:.1f} "
+             f"{results['machine']}; commit {results.get('commit', '?')}; started {results['started']}; load average {results['load_before'][0]:.1f} "
              f"before, {results['load_after'][0]:.1f} after; shapes: {results['shapes']}. Scaled facts: "
              f"{results['scaled']['copies']} copies of the real facts, {results['scaled']['sources']} sources, "
              f"{results['scaled']['claims']} claims.", "", "## Goals", "", "| goal | met | value | why / where |",
@@ -368,7 +403,10 @@ def report_markdown(results: dict, args) -> str:
                      f"{'' if goal['met'] else goal['why']} |")
     if "build" in results:
         real, big = results["build"]["real"], results["build"]["scaled"]
-        lines += ["", "## Build (`mrkg build --progress`, as a command)", "",
+        lines += ["", "## Build (`mrkg build --progress`, as a command)", ""]
+        if results["build"].get("from_run"):
+            lines += [f"From the run of {results['build']['from_run']} (this run was given --skip-build).", ""]
+        lines += [
                   f"| phase | real facts (s) | {size} (s) | {size}: peak RSS by its end (MiB) |", "| --- | ---: | ---: | ---: |"]
         for phase in big["phases"]:
             lines.append(f"| {phase} | {real['phases'].get(phase, 0.0):.1f} | {big['phases'][phase]:.1f} | "
@@ -388,7 +426,10 @@ def report_markdown(results: dict, args) -> str:
                       *results["build"]["profile_top"], "```"]
     if "store" in results and not results["store"].get("failed"):
         st = results["store"]
-        lines += ["", "## On-disk store (MRKG_STORE_DIR, first start)", "",
+        lines += ["", "## On-disk store (MRKG_STORE_DIR, first start)", ""]
+        if st.get("from_run"):
+            lines += [f"From the run of {st['from_run']}.", ""]
+        lines += [
                   f"bulk load of mrkg.nq into RocksDB {st['load_s']:.1f} s (whole command {st['wall']:.1f} s, peak RSS "
                   f"{st['peak_rss_mib']:.0f} MiB, {st['disk_mib']:.0f} MiB on disk); opened read-only and counted "
                   f"({st['quads']} quads) in {st['open_count_s']:.1f} s."]
