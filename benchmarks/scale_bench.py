@@ -353,16 +353,23 @@ def main() -> None:
     order = [*BUILD_GOALS, *STORE_GOALS]
     results["goals"] = dict(sorted(goals.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
-    md = report_markdown(results, args)
+    md = _in_checkout(report_markdown(results, args))
     print("\n" + md)
     args.report.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.report / "scale.json", json.dumps(results, indent=2, default=str) + "\n")
+    figures = _in_checkout(json.dumps(results, indent=2, default=str) + "\n")
+    write_atomic(args.report / "scale.json", figures)
     write_atomic(args.report / "scale.md", md)
     if args.json:
-        write_atomic(args.json, json.dumps(results, indent=2, default=str) + "\n")
+        write_atomic(args.json, figures)
     print(f"wrote {args.report / 'scale.json'} and {args.report / 'scale.md'}")
     shutil.rmtree(bench / "build-real", ignore_errors=True)
     shutil.rmtree(bench / ".build-real-versions", ignore_errors=True)
+
+
+def _in_checkout(text: str) -> str:
+    """Paths inside the checkout as the checkout names them (.bench/size-10M/build): a report names no machine's
+    folders."""
+    return text.replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
 
 
 BUILD_GOALS = ("build + whole-graph validation < 15 min", "build peak RSS < 8 GiB")
