@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     MAX_RSS_KIB = int(args.max_rss_gib * 1024 * 1024)
-    from mrkg.bench import _inputs_digest, size_label
+    from mrkg.bench import _inputs_digest, in_checkout, size_label
 
     triples = parse_size(args.triples)
     bench = ROOT / ".bench"
@@ -353,10 +353,10 @@ def main() -> None:
     order = [*BUILD_GOALS, *STORE_GOALS]
     results["goals"] = dict(sorted(goals.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
-    md = _in_checkout(report_markdown(results, args))
+    md = in_checkout(report_markdown(results, args))
     print("\n" + md)
     args.report.mkdir(parents=True, exist_ok=True)
-    figures = _in_checkout(json.dumps(results, indent=2, default=str) + "\n")
+    figures = in_checkout(json.dumps(results, indent=2, default=str) + "\n")
     write_atomic(args.report / "scale.json", figures)
     write_atomic(args.report / "scale.md", md)
     if args.json:
@@ -364,12 +364,6 @@ def main() -> None:
     print(f"wrote {args.report / 'scale.json'} and {args.report / 'scale.md'}")
     shutil.rmtree(bench / "build-real", ignore_errors=True)
     shutil.rmtree(bench / ".build-real-versions", ignore_errors=True)
-
-
-def _in_checkout(text: str) -> str:
-    """Paths inside the checkout as the checkout names them (.bench/size-10M/build): a report names no machine's
-    folders."""
-    return text.replace(str(ROOT) + "/", "").replace(str(ROOT), ".")
 
 
 BUILD_GOALS = ("build + whole-graph validation < 15 min", "build peak RSS < 8 GiB")

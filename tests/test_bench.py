@@ -259,6 +259,16 @@ def test_markdown_report(tmp_path):
     assert json_path.read_text().startswith("{")
 
 
+def test_the_report_names_no_folder_of_the_machine(tmp_path):
+    report = _report()
+    report["extras"]["scale"]["build"] = {"message": f"published {bench.REPO_DIR / '.bench' / 'size-10M' / 'build'}",
+                                          "root": str(bench.REPO_DIR)}
+    json_path, md_path = bench.write_report(report, tmp_path)
+    for text in (json_path.read_text(), md_path.read_text()):
+        assert str(bench.REPO_DIR) not in text
+    assert "published .bench/size-10M/build" in json_path.read_text()
+
+
 # --- live: the whole loop on a real scaled build -----------------------------------------------------------
 
 LIVE_QUERIES = ("tiny-ask", "claim-provenance", "drowsiness-frequency-per-source", "aggregation")

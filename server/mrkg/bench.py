@@ -1558,11 +1558,18 @@ def render_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def in_checkout(text: str, root: Path = REPO_DIR) -> str:
+    """Paths inside the checkout as the checkout names them (.bench/size-10M/build): a report names no machine's
+    folders."""
+    return text.replace(str(root) + "/", "").replace(str(root), ".")
+
+
 def write_report(report: dict, out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in (("latest.json", json.dumps(report, indent=2, sort_keys=True) + "\n"),
                        ("latest.md", render_markdown(report))):
+        text = in_checkout(text)
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
