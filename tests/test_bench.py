@@ -207,7 +207,8 @@ def _server(rps16: float, rps64: float, rows: int = 3) -> dict:
                          "64": {"ok_requests_per_s": rps64, "latency_ms": {"p50": 2.0, "p99": 9.0}}}}
     return {"load_seconds": 1.0, "peak_rss_bytes": 300 << 20, "peak_pss_bytes": 100 << 20,
             "queries": {n: row(n) for n in ("tiny-ask", "medium-join")},
-            "mix": {"requests_in_cycle": 4, "load": {"ok_requests_per_s": 50.0, "latency_ms": {"p50": 5, "p99": 1500}}}}
+            "mix": {"requests_in_cycle": 4, "load": {"ok_requests_per_s": 50.0, "requests": 150,
+                                                     "latency_ms": {"p50": 5, "p99": 1500}}}}
 
 
 def _report() -> dict:
@@ -220,7 +221,7 @@ def _report() -> dict:
               "versions": {"pyoxigraph": "0.5"},
               "machine": {"cpus": 2, "cpu_model": "CPU", "memory_bytes": 24 << 30, "system": "Linux", "python": "3.11"},
               "settings": {"connections": [16, 64], "wrk_threads": 2, "duration_s": 1.0, "latency_budget_s": 0.5,
-                           "query_timeout_s": 10.0},
+                           "query_timeout_s": 10.0, "mix_seconds": 3.0},
               "sizes": {"100k": small, "10M": large}, "empty_answers": [],
               "extras": {"scale": {"goals": {"build + validation of 10M < 15 min": {"value": 700, "target": 900,
                                                                                      "met": True}}}}}
@@ -243,6 +244,22 @@ def test_goals_met_and_not_met_with_their_figures():
     assert by_goal["scale: build + validation of 10M < 15 min"]["met"]
     mismatched = report["sizes"]["100k"]["summary"]["mismatched_rows"]
     assert [(m["server"], m["query"]) for m in mismatched] == [("virtuoso", "medium-join")]  # an ASK's true is 1 row
+
+
+def test_a_mix_of_which_nothing_was_answered_has_no_p99_and_is_not_met(tmp_path):
+    report = _report()
+    # wrk reports latencies of 0.0 when no request came back within its run: that is no figure, let alone under 1 s
+    report["sizes"]["10M"]["servers"]["mrkg-store"]["mix"]["load"] = {
+        "ok_requests_per_s": 0.0, "requests": 0, "latency_ms": {"p50": 0.0, "p99": 0.0}}
+    report["extras"]["request_profile"] = {"stages_us": {"pyoxigraph: Store.query alone": 30.4}}
+    report["goals"] = bench.goals(report)
+    p99 = next(g for g in report["goals"] if g["goal"].startswith("10M") and "p99" in g["goal"])
+    assert p99["value"] is None and not p99["met"]
+    text = bench.write_report(report, tmp_path)[1].read_text()
+    assert ("- **not met**: 10M: the competency mix's p99 under load (16 connections) < 1 s — no request of the mix "
+            "was answered within its 3 s run, so the p99 is above 3 s") in text
+    assert "| mrkg-store | 4 | 0 | – | – |" in text
+    assert "| stage | µs a request |" in text and "| pyoxigraph: Store.query alone | 30.400 |" in text
 
 
 def test_markdown_report(tmp_path):
