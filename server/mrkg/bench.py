@@ -1258,10 +1258,15 @@ def _goal(goal: str, value, target, met: bool | None, unit: str = "") -> dict:
     return {"goal": goal, "value": value, "target": target, "unit": unit, "met": bool(met) if value is not None else False}
 
 
+def by_size(report: dict) -> list[tuple[str, dict]]:
+    """The sizes of a report, smallest first (its JSON keeps them in key order: 100k, 10M, 1M)."""
+    return sorted(report["sizes"].items(), key=lambda kv: kv[1].get("triples", 0))
+
+
 def goals(report: dict) -> list[dict]:
     """The goals of the issue, each met or not with its figure (None: not measured, so not met)."""
     out: list[dict] = []
-    for label, sized in report["sizes"].items():
+    for label, sized in by_size(report):
         large = sized["triples"] >= LARGE_SIZE
         geo = sized["summary"]["geomean"]
         paired_geo = (sized.get("paired_mix") or {}).get("geomean")
@@ -1553,7 +1558,7 @@ def render_markdown(report: dict) -> str:
         lines.append("- none measured in this run")
     if report.get("empty_answers"):
         lines += ["", "**Empty answers** (the run failed): " + "; ".join(report["empty_answers"])]
-    for sized in report["sizes"].values():
+    for _, sized in by_size(report):
         lines += _size_lines(sized, report)
     lines += _extra_lines(report)
     lines += ["", "## How to read it", "",
