@@ -343,13 +343,11 @@ def main() -> None:
         "why": (f"the validation itself {big_v['validation']:.2f} s; the rest is start-up and loading the context from "
                 f"the parse cache; cold (empty cache) {big_v['first_command']:.1f} s")}
     previous = _previous_run(args.report / "scale.json", triples)
-    carried = []
     for part, names in (("build", BUILD_GOALS), ("store", STORE_GOALS)):
         if part not in results and part in previous:  # --skip-build / --skip-store: the last run's figures, dated
             results[part] = previous[part]
             results[part].setdefault("from_run", f"{previous['started']}, commit {previous.get('commit', '?')}")
             goals.update({n: previous["goals"][n] for n in names if n in previous.get("goals", {})})
-            carried.append(part)
     order = [*BUILD_GOALS, *STORE_GOALS]
     results["goals"] = dict(sorted(goals.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 

@@ -81,3 +81,28 @@ def test_a_refusal_names_the_character_and_the_place(text, message):
     with pytest.raises(FactsError) as caught:
         load_yaml_text(text, "f.yaml")
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize("text", ["&x a: 1", "a:\n" + "".join("  " * i + "- \n" for i in range(1, 50)),
+                                  "[" + "1, " * (yamlfile.MAX_NODES + 1) + "1]"])
+def test_a_refusal_of_the_guard_is_final_without_a_second_slower_parse(text, monkeypatch):
+    parsed_by = []
+    real = yamlfile._compose
+
+    def counting(loader_class, text, name):
+        parsed_by.append(loader_class)
+        return real(loader_class, text, name)
+
+    monkeypatch.setattr(yamlfile, "_compose", counting)
+    with pytest.raises(FactsError):
+        load_yaml_text(text, "f.yaml")
+    assert parsed_by == [yamlfile._CLoader]
+
+
+def test_a_syntax_error_is_read_again_by_pyyaml(monkeypatch):
+    parsed_by = []
+    real = yamlfile._compose
+    monkeypatch.setattr(yamlfile, "_compose", lambda cls, text, name: parsed_by.append(cls) or real(cls, text, name))
+    with pytest.raises(FactsError):
+        load_yaml_text("a: @x", "f.yaml")
+    assert parsed_by == [yamlfile._CLoader, yamlfile._PythonLoader]

@@ -180,15 +180,20 @@ def load_yaml_text(text: str, name: str) -> Any:
                                      "facts files are plain UTF-8 text")
     try:
         node, loader = _compose(_Loader, text, name)
-    except FactsError:
+    except _SyntaxError:
         if _Loader is _PythonLoader:
             raise
-        # A file libyaml refuses is read again by PyYAML's parser, whose message names the character at fault and
+        # A file libyaml's parser refuses is read again by PyYAML's, whose message names the character at fault and
         # the place: the error a curator sees (or the file, if PyYAML reads it) is the same with or without libyaml.
+        # The guard's refusals (anchors, node and depth caps) are final: no second, slower parse of a hostile file.
         node, loader = _compose(_PythonLoader, text, name)
     if node is None:
         raise FactsError(name, 1, "file is empty")
     return _convert(node, loader, name)
+
+
+class _SyntaxError(FactsError):
+    """The parser's refusal (the guard's refusals are plain FactsErrors: the same whichever parser runs)."""
 
 
 def _compose(loader_class: type, text: str, name: str):
@@ -199,10 +204,10 @@ def _compose(loader_class: type, text: str, name: str):
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        raise FactsError(name, (mark.line + 1) if mark else 0, f"YAML syntax: {exc.problem or exc}",
-                         (mark.column + 1) if mark else 0) from None
+        raise _SyntaxError(name, (mark.line + 1) if mark else 0, f"YAML syntax: {exc.problem or exc}",
+                           (mark.column + 1) if mark else 0) from None
     except yaml.YAMLError as exc:
-        raise FactsError(name, 0, f"YAML syntax: {exc}") from None
+        raise _SyntaxError(name, 0, f"YAML syntax: {exc}") from None
     finally:
         loader.dispose()
 
